@@ -1,0 +1,22 @@
+# Reproduction of "Understanding Batch Normalization" (Bjorck et al., NeurIPS 2018). Wiring only: the logic is
+# in the pipeline/ package, the rules in rules/*.smk, the parameters in params.yaml (validated here).
+#   snakemake --cores all figures/fig3.svg                        # Figure 3 at the profile of params.yaml
+#   snakemake --cores all --config profile=smoke                  # everything, CI-sized
+#   snakemake --cores all --config cifar10_root=../shared/cifar10 # a local CIFAR-10 copy (offline)
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/init.smk"
+include: "rules/probes.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    input:
+        FIGURES,
+        "figures/claims.md",
+    default_target: True

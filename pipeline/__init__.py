@@ -1,0 +1,1 @@
+"""Reproduction of "Understanding Batch Normalization" (Bjorck et al., NeurIPS 2018)."""

@@ -1,0 +1,57 @@
+"""The claims record: one row per check of a paper claim against the reproduction's own numbers.
+
+Every experiment turns its measurements into :class:`Check` rows (target, the paper's claim in short, the
+quantity measured, its value, the rule that decides, the verdict, the profile). They are written as Parquet
+beside the figure's data and as a small Markdown table next to the figure, and the ``claims`` target gathers all
+of them into one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline import parquet
+from pipeline.atomic import write_text
+
+SCHEMA = {"target": pl.String, "claim": pl.String, "quantity": pl.String, "value": pl.Float64,
+          "rule": pl.String, "agrees": pl.Boolean, "profile": pl.String}
+
+
+@dataclass(frozen=True)
+class Check:
+    target: str
+    claim: str
+    quantity: str
+    value: float
+    rule: str
+    agrees: bool
+    profile: str
+
+
+def frame(checks: Iterable[Check]) -> pl.DataFrame:
+    return pl.DataFrame([asdict(c) for c in checks], schema=SCHEMA)
+
+
+def markdown(table: pl.DataFrame) -> str:
+    """The claims as a Markdown table (values to 3 significant digits)."""
+    lines = ["| target | claim | quantity | value | rule | agrees | profile |", "|---|---|---|---|---|---|---|"]
+    for row in table.iter_rows(named=True):
+        verdict = "yes" if row["agrees"] else "**no**"
+        lines.append(f"| {row['target']} | {row['claim']} | {row['quantity']} | {row['value']:.3g} | "
+                     f"{row['rule']} | {verdict} | {row['profile']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(table: pl.DataFrame, parquet_path: str | Path, markdown_path: str | Path, provenance: dict) -> None:
+    """Write claim rows as Parquet (with provenance) and as the Markdown table shown next to the figures."""
+    parquet.write(table, parquet_path, provenance)
+    write_text(markdown_path, markdown(table))
+
+
+def gather(paths: Iterable[str | Path]) -> pl.DataFrame:
+    """All claim rows of the given Parquet files, in the given order."""
+    return pl.concat([pl.read_parquet(p) for p in paths], how="vertical")

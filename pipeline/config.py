@@ -1,0 +1,132 @@
+"""Load params.yaml, apply a profile and command-line overrides, and validate the result.
+
+The effective parameters are the file's top level, then the overlay ``profiles.<profile>``, then the overrides
+(Snakemake's ``--config``). Every layer is checked against ``params.schema.yaml`` plus the few rules a schema
+cannot express, and the first problem is raised as one line that names the file and the dotted key, e.g.
+``params.yaml: key 'model.depth': 111 is not a CIFAR ResNet depth (6n+2)``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA = yaml.safe_load(resources.files("pipeline").joinpath("params.schema.yaml").read_text())
+
+
+class ParamsError(ValueError):
+    """A parameter file, profile or override that cannot be used; the message is one line naming the key."""
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``base`` updated by ``overlay``: nested mappings merge key by key, anything else is replaced."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _has_path(tree: Any, path: tuple) -> bool:
+    for part in path:
+        if not isinstance(tree, Mapping) or part not in tree:
+            return False
+        tree = tree[part]
+    return True
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _schema_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    """The first schema violation as (key path, message), or None. Deterministic: the shallowest, then by key."""
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(params),
+        key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path], e.message),
+    )
+    if not errors:
+        return None
+    error = errors[0]
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return (*path, extra[0]), "unknown key (not in pipeline/params.schema.yaml)"
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        return (*path, missing[0]), "missing"
+    return path, error.message
+
+
+def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    """Checks a JSON schema cannot express."""
+    depth = params["model"]["depth"]
+    if (depth - 2) % 6:
+        return ("model", "depth"), f"{depth} is not a CIFAR ResNet depth (6n+2, e.g. 110, 56, 32, 8)"
+    milestones = params["train"]["lr_milestones"]
+    if list(milestones) != sorted(set(milestones)):
+        return ("train", "lr_milestones"), f"{milestones} must be strictly increasing"
+    for name in params["figures"]["fig3"]["variants"]:
+        if name not in params["variants"]:
+            return ("figures", "fig3", "variants"), f"'{name}' is not a key of 'variants'"
+    return None
+
+
+def _problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    return _schema_problem(params) or _rule_problem(params)
+
+
+def _fail(source: str, path: tuple, message: str) -> ParamsError:
+    return ParamsError(f"{source}: key '{_dotted(path)}': {message}")
+
+
+def resolve(raw: Mapping[str, Any], source: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate ``raw`` (the parsed file), each of its profiles, and the overrides; return the effective params.
+
+    The returned mapping has no ``profiles`` key: it is exactly what the active profile computes with.
+    """
+    if not isinstance(raw, Mapping):
+        raise ParamsError(f"{source}: the file must hold a mapping of keys, not {type(raw).__name__}")
+    problem = _problem(raw)
+    if problem:
+        raise _fail(source, *problem)
+    base = {k: v for k, v in raw.items() if k != "profiles"}
+    for name, overlay in raw["profiles"].items():
+        problem = _problem({**deep_merge(base, overlay), "profiles": raw["profiles"]})
+        if problem:
+            path, message = problem
+            prefix = ("profiles", name) if _has_path(overlay, path) else ()
+            raise _fail(source, (*prefix, *path), f"{message} (with profile '{name}')")
+    overrides = dict(overrides or {})
+    profile = overrides.get("profile", raw["profile"])
+    if profile not in raw["profiles"]:
+        raise _fail(f"{source} (--config)", ("profile",), f"'{profile}' is not one of {sorted(raw['profiles'])}")
+    effective = deep_merge(deep_merge(base, raw["profiles"][profile]), overrides)
+    problem = _problem({**effective, "profiles": raw["profiles"]})
+    if problem:
+        path, message = problem
+        where = f"{source} (--config)" if _has_path(overrides, path) else source
+        raise _fail(where, path, f"{message} (with profile '{profile}')")
+    return effective
+
+
+def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read and resolve a params file; every problem is a one-line :class:`ParamsError`."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ParamsError(f"{path}: not valid YAML{line}: {getattr(exc, 'problem', exc)}") from exc
+    return resolve(raw, str(path), overrides)

@@ -1,0 +1,189 @@
+"""CIFAR-10: read the ``cifar-10-batches-py`` layout, verify it, and write the prepared data set.
+
+The prepared data set is one ``.npz`` (uint8 images N x 3 x 32 x 32, int64 labels, the per-channel mean and std
+of the training images in [0, 1] units) and one JSON provenance record (the md5 of every source file, whether
+the copy is the canonical CIFAR-10, where it came from). Results carry that record, so a figure made from a
+non-canonical copy (such as the JPEG re-encoded one in ../shared/cifar10) says so.
+
+Images stay uint8 until they reach the device that uses them (see :func:`normalize`): the data set is 184 MB as
+uint8 and four times that as float32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.atomic import atomic_path, write_text
+
+FOLDER = "cifar-10-batches-py"
+TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_FILE = "test_batch"
+META_FILE = "batches.meta"
+SOURCE_FILES = (*TRAIN_FILES, TEST_FILE, META_FILE)
+# The md5 sums of the files torchvision downloads (torchvision.datasets.CIFAR10.train_list / test_list / meta).
+CANONICAL_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+    "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+}
+NUM_CLASSES = 10
+
+
+class CifarError(RuntimeError):
+    """A CIFAR-10 source that cannot be used; the message names the file and what is wrong."""
+
+
+def source_folder(root: str | Path) -> Path:
+    """The ``cifar-10-batches-py`` folder under ``root`` (``root`` may also be that folder itself)."""
+    root = Path(root)
+    return root if root.name == FOLDER else root / FOLDER
+
+
+def source_paths(root: str | Path) -> list[Path]:
+    """The seven files of the layout, in a fixed order (train batches, test batch, meta)."""
+    folder = source_folder(root)
+    return [folder / name for name in SOURCE_FILES]
+
+
+def md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read one pickled batch: uint8 images (N, 3, 32, 32) and int64 labels (N,), checked for shape and range."""
+    if not path.is_file():
+        raise CifarError(f"{path}: missing (expected the {FOLDER} layout that torchvision downloads)")
+    try:
+        with open(path, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as exc:
+        raise CifarError(f"{path}: not a readable CIFAR-10 batch, truncated or corrupt ({exc})") from exc
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise CifarError(f"{path}: not a CIFAR-10 batch (no b'data' / b'labels' entries)")
+    data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise CifarError(f"{path}: key b'data' has {data.dtype} {data.shape}, expected uint8 (N, 3072)")
+    if labels.shape != (data.shape[0],):
+        raise CifarError(f"{path}: key b'labels' has {labels.shape[0]} labels for {data.shape[0]} images")
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise CifarError(f"{path}: key b'labels' has values outside 0..{NUM_CLASSES - 1}")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+
+
+def download(dest: str | Path) -> Path:
+    """Download and md5-verify the canonical CIFAR-10 into ``dest``/cifar-10-batches-py (needs internet).
+
+    The download goes to a temporary folder that is renamed into place only once torchvision has verified it.
+    """
+    from torchvision.datasets import CIFAR10  # imported here: only this path needs torchvision
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
+        try:
+            CIFAR10(tmp, train=True, download=True)
+        except (OSError, RuntimeError) as exc:
+            raise CifarError(
+                f"{dest}: cannot download CIFAR-10 ({exc}). Offline? Point the pipeline at a local copy: "
+                "cifar10_root in params.yaml, or --config cifar10_root=PATH"
+            ) from exc
+        target = source_folder(dest)
+        shutil.rmtree(target, ignore_errors=True)
+        Path(tmp, FOLDER).rename(target)
+    return target
+
+
+@dataclass(frozen=True)
+class Cifar10:
+    """The prepared data set, as tensors on the CPU (uint8 images, int64 labels, per-channel statistics)."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    mean: torch.Tensor  # (3,), in [0, 1] units, of the training images
+    std: torch.Tensor
+
+
+def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path) -> dict:
+    """Load and verify the layout under ``root``; write the prepared ``.npz`` and its provenance JSON.
+
+    Every file is validated before anything is written, and both outputs are written atomically.
+    """
+    paths = source_paths(root)
+    for path in paths:
+        if not path.is_file():
+            raise CifarError(f"{path}: missing (expected the {FOLDER} layout that torchvision downloads)")
+    train = [load_batch(p) for p in paths[: len(TRAIN_FILES)]]
+    test_x, test_y = load_batch(paths[len(TRAIN_FILES)])
+    train_x = np.concatenate([x for x, _ in train])
+    train_y = np.concatenate([y for _, y in train])
+    pixels = train_x.transpose(1, 0, 2, 3).reshape(3, -1).astype(np.float64) / 255.0
+    mean, std = pixels.mean(axis=1), pixels.std(axis=1)
+    sums = {p.name: md5(p) for p in paths}
+    noncanonical = sorted(name for name, digest in sums.items() if CANONICAL_MD5[name] != digest)
+    provenance = {
+        "source": str(source_folder(root)),
+        "md5": sums,
+        "canonical": not noncanonical,
+        "noncanonical_files": noncanonical,
+        "n_train": int(train_x.shape[0]),
+        "n_test": int(test_x.shape[0]),
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+    }
+    with atomic_path(npz_path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y, mean=mean, std=std)
+    write_text(provenance_path, json.dumps(provenance, indent=2) + "\n")
+    return provenance
+
+
+def load_prepared(npz_path: str | Path) -> Cifar10:
+    """Read the prepared data set written by :func:`prepare`."""
+    with np.load(npz_path) as arrays:
+        return Cifar10(**{k: torch.from_numpy(arrays[k]) for k in Cifar10.__dataclass_fields__})
+
+
+def load_provenance(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 images (N, 3, H, W) to float32, per-channel standardized with the training-set statistics."""
+    scale = (255.0 * std).to(images.device, torch.float32).view(1, 3, 1, 1)
+    shift = (255.0 * mean).to(images.device, torch.float32).view(1, 3, 1, 1)
+    return (images.to(torch.float32) - shift) / scale
+
+
+def probe_batches(
+    data: Cifar10, batch_size: int, batches: int, seed: int, device: torch.device | str = "cpu"
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``batches`` normalized training mini-batches, drawn without replacement with a seeded permutation.
+
+    Without augmentation: probes measure the network at initialization on the data, not on random crops.
+    """
+    needed = batch_size * batches
+    if needed > data.train_x.shape[0]:
+        raise ValueError(f"{batches} batches of {batch_size} need {needed} images; the set has {data.train_x.shape[0]}")
+    order = torch.randperm(data.train_x.shape[0], generator=torch.Generator().manual_seed(seed))[:needed]
+    for chunk in order.split(batch_size):
+        images = data.train_x[chunk].to(device)
+        yield normalize(images, data.mean, data.std), data.train_y[chunk].to(device)

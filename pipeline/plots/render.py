@@ -1,0 +1,29 @@
+"""Shared pieces of every figure: the provenance subtitle, the claim line, and atomic SVG + PNG output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+
+from pipeline.atomic import atomic_path
+from pipeline.provenance import describe_data
+
+
+def provenance_line(provenance: dict) -> str:
+    """'profile cpu · <data description> · code <version>' for a figure subtitle."""
+    return f"profile {provenance['profile']} · {describe_data(provenance['data'])} · code {provenance['code_version']}"
+
+
+def claims_lines(claims: pl.DataFrame) -> list[str]:
+    """One subtitle line per claim check: 'claim check: <quantity> = 5.46 (rule >= 2: agrees)'."""
+    return [f"claim check: {row['quantity']} = {row['value']:.3g} (rule {row['rule']}: "
+            f"{'agrees' if row['agrees'] else 'DISAGREES'})" for row in claims.iter_rows(named=True)]
+
+
+def save(chart: alt.TopLevelMixin, svg_path: str | Path, png_path: str | Path) -> None:
+    """Write the chart as SVG and as a PNG (2x) through vl-convert, each atomically."""
+    for path, fmt, extra in ((svg_path, "svg", {}), (png_path, "png", {"scale_factor": 2})):
+        with atomic_path(path) as tmp:
+            chart.save(str(tmp), format=fmt, **extra)

@@ -1,0 +1,1 @@
+"""Measurements of networks at initialization (the saved initial checkpoints, training mode)."""

@@ -1,0 +1,54 @@
+# Parameters and helpers shared by every rule file. params.yaml is read here, once, merged with the active
+# profile and --config, and validated; nothing else reads it.
+import sys
+
+from pipeline import config as params_file
+from pipeline.data import SOURCE_FILES, source_paths
+
+try:
+    P = params_file.load("params.yaml", config)
+except params_file.ParamsError as error:
+    sys.exit(f"error: {error}")
+
+PROFILE = P["profile"]
+DEPTH = P["model"]["depth"]
+FIG3 = P["figures"]["fig3"]
+CIFAR10_ROOT = P["cifar10_root"] or "data/raw"  # data/raw: where download_cifar10 puts the canonical set
+DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.json"}
+
+# The pipeline/ modules each kind of job imports: rules list them as inputs, so a code change reruns exactly the
+# jobs it affects.
+CODE = {
+    "data": ["pipeline/data.py", "pipeline/atomic.py"],
+    "model": ["pipeline/models.py", "pipeline/norms.py", "pipeline/checkpoints.py"],
+    "probe": ["pipeline/probes/moments.py", "pipeline/parquet.py", "pipeline/provenance.py"],
+    "claims": ["pipeline/claims.py"],
+    "plots": ["pipeline/plots/render.py"],
+}
+
+FIGURES = ["figures/fig3.svg"]
+CLAIMS = [f"results/{PROFILE}/claims/fig3.parquet"]
+
+
+wildcard_constraints:
+    profile=PROFILE,
+    variant="|".join(P["variants"]),
+    depth=r"\d+",
+    seed=r"\d+",
+
+
+def cifar10_sources():
+    """The seven files of the cifar-10-batches-py layout: the configured local copy, or the download."""
+    return [str(p) for p in source_paths(CIFAR10_ROOT)]
+
+
+def variant_entry(wildcards):
+    """The params.yaml entry of the variant a job is for."""
+    return P["variants"][wildcards.variant]
+
+
+def moments_files():
+    """The Figure 3 probe outputs of the active profile, normalized variant first."""
+    return [
+        f"results/{PROFILE}/moments/{v}-d{DEPTH}-s{P['probes']['seed']}.parquet" for v in FIG3["variants"]
+    ]
