@@ -20,3 +20,25 @@ rule all:
         FIGURES,
         "figures/claims.md",
     default_target: True
+
+
+# Aggregate targets, one per DVC stage (dvc.yaml): each builds one artifact family of the active profile.
+rule prepared_data:
+    input:
+        DATA.values(),
+
+
+rule init_checkpoints:
+    input:
+        INIT_CHECKPOINTS,
+
+
+rule init_probes:
+    input:
+        moments_files(),
+
+
+rule figures:
+    input:
+        FIGURES,
+        "figures/claims.md",

@@ -27,6 +27,7 @@ CODE = {
 }
 
 FIGURES = ["figures/fig3.svg"]
+INIT_CHECKPOINTS = [f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in FIG3["variants"]]
 CLAIMS = [f"results/{PROFILE}/claims/fig3.parquet"]
 
 
