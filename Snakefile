@@ -16,10 +16,10 @@ include: "rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         FIGURES,
         "figures/claims.md",
-    default_target: True
 
 
 # Aggregate targets, one per DVC stage (dvc.yaml): each builds one artifact family of the active profile.

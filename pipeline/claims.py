@@ -17,8 +17,15 @@ import polars as pl
 from pipeline import parquet
 from pipeline.atomic import write_text
 
-SCHEMA = {"target": pl.String, "claim": pl.String, "quantity": pl.String, "value": pl.Float64,
-          "rule": pl.String, "agrees": pl.Boolean, "profile": pl.String}
+SCHEMA = {
+    "target": pl.String,
+    "claim": pl.String,
+    "quantity": pl.String,
+    "value": pl.Float64,
+    "rule": pl.String,
+    "agrees": pl.Boolean,
+    "profile": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,10 @@ def markdown(table: pl.DataFrame) -> str:
     lines = ["| target | claim | quantity | value | rule | agrees | profile |", "|---|---|---|---|---|---|---|"]
     for row in table.iter_rows(named=True):
         verdict = "yes" if row["agrees"] else "**no**"
-        lines.append(f"| {row['target']} | {row['claim']} | {row['quantity']} | {row['value']:.3g} | "
-                     f"{row['rule']} | {verdict} | {row['profile']} |")
+        lines.append(
+            f"| {row['target']} | {row['claim']} | {row['quantity']} | {row['value']:.3g} | "
+            f"{row['rule']} | {verdict} | {row['profile']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -62,9 +62,17 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """CIFAR ResNet; ``norm`` says where and how it normalizes (see :class:`pipeline.norms.NormSpec`)."""
 
-    def __init__(self, depth: int = 110, norm: NormSpec = NormSpec(), widths=(16, 32, 64), num_classes: int = 10,
-                 bn_eps: float = 1e-5, bn_momentum: float = 0.1):
+    def __init__(
+        self,
+        depth: int = 110,
+        norm: NormSpec | None = None,
+        widths=(16, 32, 64),
+        num_classes: int = 10,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ):
         super().__init__()
+        norm = norm or NormSpec()
         n = num_blocks(depth)
         self.depth, self.norm_spec = depth, norm
         make = norm_factory(norm, bn_eps, bn_momentum) if norm.where != "none" else None
@@ -103,7 +111,9 @@ def layer_module(model: ResNet, k: int, stem_is_layer_1: bool = True) -> nn.Modu
     layers = weight_layers(model)
     first = 1 if stem_is_layer_1 else 0
     if not first <= k < first + len(layers):
-        raise IndexError(f"layer {k} does not exist: ResNet-{model.depth} has layers {first}..{first + len(layers) - 1}")
+        raise IndexError(
+            f"layer {k} does not exist: ResNet-{model.depth} has layers {first}..{first + len(layers) - 1}"
+        )
     return layers[k - first]
 
 
@@ -133,5 +143,11 @@ def initialize(model: ResNet, scheme: str, generator: torch.Generator) -> ResNet
 
 def build(variant: dict, model_params: dict, depth: int) -> ResNet:
     """The ResNet of a ``variants.<name>`` entry and the ``model`` section of params.yaml, at ``depth``."""
-    return ResNet(depth, NormSpec.from_variant(variant), tuple(model_params["widths"]), model_params["num_classes"],
-                  model_params["bn_eps"], model_params["bn_momentum"])
+    return ResNet(
+        depth,
+        NormSpec.from_variant(variant),
+        tuple(model_params["widths"]),
+        model_params["num_classes"],
+        model_params["bn_eps"],
+        model_params["bn_momentum"],
+    )

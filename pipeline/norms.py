@@ -52,8 +52,9 @@ class PartialBatchNorm2d(nn.Module):
     evaluation mode.
     """
 
-    def __init__(self, num_features: int, parts=PARTS, eps: float = 1e-5, momentum: float = 0.1,
-                 alternate: bool = False):
+    def __init__(
+        self, num_features: int, parts=PARTS, eps: float = 1e-5, momentum: float = 0.1, alternate: bool = False
+    ):
         super().__init__()
         self.parts = frozenset(parts)
         self.eps, self.momentum, self.alternate = eps, momentum, alternate

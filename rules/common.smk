@@ -13,7 +13,9 @@ except params_file.ParamsError as error:
 PROFILE = P["profile"]
 DEPTH = P["model"]["depth"]
 FIG3 = P["figures"]["fig3"]
-CIFAR10_ROOT = P["cifar10_root"] or "data/raw"  # data/raw: where download_cifar10 puts the canonical set
+CIFAR10_ROOT = (
+    P["cifar10_root"] or "data/raw"
+)  # data/raw: where download_cifar10 puts the canonical set
 DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.json"}
 
 # The pipeline/ modules each kind of job imports: rules list them as inputs, so a code change reruns exactly the
@@ -21,13 +23,19 @@ DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.j
 CODE = {
     "data": ["pipeline/data.py", "pipeline/atomic.py"],
     "model": ["pipeline/models.py", "pipeline/norms.py", "pipeline/checkpoints.py"],
-    "probe": ["pipeline/probes/moments.py", "pipeline/parquet.py", "pipeline/provenance.py"],
+    "probe": [
+        "pipeline/probes/moments.py",
+        "pipeline/parquet.py",
+        "pipeline/provenance.py",
+    ],
     "claims": ["pipeline/claims.py"],
     "plots": ["pipeline/plots/render.py"],
 }
 
 FIGURES = ["figures/fig3.svg"]
-INIT_CHECKPOINTS = [f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in FIG3["variants"]]
+INIT_CHECKPOINTS = [
+    f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in FIG3["variants"]
+]
 CLAIMS = [f"results/{PROFILE}/claims/fig3.parquet"]
 
 
@@ -51,5 +59,6 @@ def variant_entry(wildcards):
 def moments_files():
     """The Figure 3 probe outputs of the active profile, normalized variant first."""
     return [
-        f"results/{PROFILE}/moments/{v}-d{DEPTH}-s{P['probes']['seed']}.parquet" for v in FIG3["variants"]
+        f"results/{PROFILE}/moments/{v}-d{DEPTH}-s{P['probes']['seed']}.parquet"
+        for v in FIG3["variants"]
     ]

@@ -8,8 +8,6 @@ rule download_cifar10:
         "logs/download_cifar10.log",
     conda:
         "../envs/torch.yaml"
-    params:
-        dest="data/raw",
     script:
         "scripts/download_cifar10.py"
 
@@ -25,7 +23,5 @@ rule prepare_cifar10:
         "logs/prepare_cifar10.log",
     conda:
         "../envs/torch.yaml"
-    params:
-        root=CIFAR10_ROOT,
     script:
         "scripts/prepare_cifar10.py"

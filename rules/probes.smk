@@ -11,9 +11,9 @@ rule probe_moments:
         "results/{profile}/moments/{variant}-d{depth}-s{seed}.parquet",
     log:
         "logs/{profile}/moments/{variant}-d{depth}-s{seed}.log",
-    threads: 4
     conda:
         "../envs/torch.yaml"
+    threads: 4
     params:
         probes=lookup(dpath="probes", within=P),
         stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),

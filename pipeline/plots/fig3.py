@@ -36,19 +36,21 @@ def chart(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.
             color=alt.Color("variant:N", title="network", sort=params["variants"]),
         )
         y = alt.Y("mean:Q", title=title, scale=alt.Scale(type="log", domainMin=floor))
-        line = base.mark_line(point=alt.OverlayMarkDef(size=12)).encode(y=y, tooltip=["variant", "layer", "mean",
-                                                                                         "std", "channels"])
+        line = base.mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+            y=y, tooltip=["variant", "layer", "mean", "std", "channels"]
+        )
         bars = base.mark_errorbar(opacity=0.45).encode(y=alt.Y("lower:Q", title=title), y2="upper:Q")
         panels.append((bars + line).properties(width=380, height=300))
     subtitle = [
         f"ResNet-{params['depth']}, seed {params['seed']}, at initialization (training mode); "
         f"{params['batches']} mini-batches of {params['batch_size']} training images.",
-        "Error bars: std across the channels of a layer; lower ends with mean - std <= 0 are clipped at the axis floor.",
+        "Error bars: std across the channels of a layer; lower ends at or below 0 are clipped at the axis floor.",
         "The zig-zag is real: a block's first conv reads the residual stream, its second conv reads relu(norm(.)).",
         provenance_line(provenance),
         *claims_lines(claims),
     ]
     return alt.hconcat(*panels).properties(
-        title=alt.Title("Figure 3: channel means and variances vs depth at initialization", subtitle=subtitle,
-                        anchor="start")
+        title=alt.Title(
+            "Figure 3: channel means and variances vs depth at initialization", subtitle=subtitle, anchor="start"
+        )
     )

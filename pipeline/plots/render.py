@@ -18,8 +18,11 @@ def provenance_line(provenance: dict) -> str:
 
 def claims_lines(claims: pl.DataFrame) -> list[str]:
     """One subtitle line per claim check: 'claim check: <quantity> = 5.46 (rule >= 2: agrees)'."""
-    return [f"claim check: {row['quantity']} = {row['value']:.3g} (rule {row['rule']}: "
-            f"{'agrees' if row['agrees'] else 'DISAGREES'})" for row in claims.iter_rows(named=True)]
+    return [
+        f"claim check: {row['quantity']} = {row['value']:.3g} (rule {row['rule']}: "
+        f"{'agrees' if row['agrees'] else 'DISAGREES'})"
+        for row in claims.iter_rows(named=True)
+    ]
 
 
 def save(chart: alt.TopLevelMixin, svg_path: str | Path, png_path: str | Path) -> None:

@@ -24,8 +24,9 @@ STATS = ("mean", "var")
 
 
 @torch.no_grad()
-def channel_moments(model: ResNet, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                    stem_is_layer_1: bool = True) -> pl.DataFrame:
+def channel_moments(
+    model: ResNet, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], stem_is_layer_1: bool = True
+) -> pl.DataFrame:
     """Per batch, conv layer and channel, the mean and variance of the norm slot's input. Training mode.
 
     Columns: batch, layer, channel, stat (mean | var), value.
@@ -38,6 +39,7 @@ def channel_moments(model: ResNet, batches: Iterable[tuple[torch.Tensor, torch.T
         def hook(_module, inputs):
             var, mean = torch.var_mean(inputs[0].double(), dim=(0, 2, 3), correction=0)
             found[index] = torch.stack([mean, var]).cpu()
+
         return hook
 
     handles = [slot.norm.register_forward_pre_hook(recorder(i)) for i, slot in enumerate(slots)]
@@ -48,13 +50,17 @@ def channel_moments(model: ResNet, batches: Iterable[tuple[torch.Tensor, torch.T
             model(images)
             for index, moments in sorted(found.items()):
                 channels = moments.shape[1]
-                rows.append(pl.DataFrame({
-                    "batch": [b] * 2 * channels,
-                    "layer": [layer_number(index, stem_is_layer_1)] * 2 * channels,
-                    "channel": list(range(channels)) * 2,
-                    "stat": [STATS[0]] * channels + [STATS[1]] * channels,
-                    "value": moments.flatten().tolist(),
-                }))
+                rows.append(
+                    pl.DataFrame(
+                        {
+                            "batch": [b] * 2 * channels,
+                            "layer": [layer_number(index, stem_is_layer_1)] * 2 * channels,
+                            "channel": list(range(channels)) * 2,
+                            "stat": [STATS[0]] * channels + [STATS[1]] * channels,
+                            "value": moments.flatten().tolist(),
+                        }
+                    )
+                )
     finally:
         for handle in handles:
             handle.remove()
@@ -92,8 +98,9 @@ def fitted_decades(layers: list[int], values: list[float]) -> float:
     return slope * (max(layers) - min(layers))
 
 
-def claims(summary: pl.DataFrame, normalized: str, unnormalized: str, min_growth: float, max_growth: float,
-           profile: str) -> list[Check]:
+def claims(
+    summary: pl.DataFrame, normalized: str, unnormalized: str, min_growth: float, max_growth: float, profile: str
+) -> list[Check]:
     """Fig. 3's claim: the unnormalized moments grow ~exponentially with depth, the normalized ones stay flat.
 
     For each moment, the decades it rises over depth (:func:`fitted_decades`) after the stem: the stem's input is
@@ -107,25 +114,47 @@ def claims(summary: pl.DataFrame, normalized: str, unnormalized: str, min_growth
             rows = summary.filter(pl.col("variant") == variant, pl.col("stat") == stat, rising).sort("layer")
             growth[variant] = fitted_decades(rows["layer"].to_list(), rows["mean"].to_list())
         checks += [
-            Check("fig3", "unnormalized: channel moments grow ~exponentially with depth",
-                  f"{unnormalized}: decades the {label} rises over depth (log-linear fit)", growth[unnormalized],
-                  f">= {min_growth:g}", growth[unnormalized] >= min_growth, profile),
-            Check("fig3", "batch-normalized: channel moments stay roughly constant",
-                  f"{normalized}: decades the {label} rises over depth (log-linear fit)", growth[normalized],
-                  f"<= {max_growth:g}", growth[normalized] <= max_growth, profile),
+            Check(
+                "fig3",
+                "unnormalized: channel moments grow ~exponentially with depth",
+                f"{unnormalized}: decades the {label} rises over depth (log-linear fit)",
+                growth[unnormalized],
+                f">= {min_growth:g}",
+                growth[unnormalized] >= min_growth,
+                profile,
+            ),
+            Check(
+                "fig3",
+                "batch-normalized: channel moments stay roughly constant",
+                f"{normalized}: decades the {label} rises over depth (log-linear fit)",
+                growth[normalized],
+                f"<= {max_growth:g}",
+                growth[normalized] <= max_growth,
+                profile,
+            ),
         ]
     return checks
 
 
-def run(checkpoint_path: str, data_npz: str, data_provenance: str, probe_params: dict, stem_is_layer_1: bool,
-        profile: str, out_path: str) -> pl.DataFrame:
+def run(
+    checkpoint_path: str,
+    data_npz: str,
+    data_provenance: str,
+    probe_params: dict,
+    stem_is_layer_1: bool,
+    profile: str,
+    out_path: str,
+) -> pl.DataFrame:
     """Probe one initial checkpoint and write the long-format Parquet (with its provenance record)."""
     model, state = checkpoints.load_model(checkpoint_path)
     cifar = data.load_prepared(data_npz)
     batches = data.probe_batches(cifar, probe_params["batch_size"], probe_params["batches"], probe_params["data_seed"])
     measured = channel_moments(model, progress(batches, probe_params["batches"], "mini-batches"), stem_is_layer_1)
-    frame = measured.with_columns(variant=pl.lit(state["variant_name"]), depth=pl.lit(state["depth"], pl.Int32),
-                                  seed=pl.lit(state["seed"], pl.Int32))
+    frame = measured.with_columns(
+        variant=pl.lit(state["variant_name"]),
+        depth=pl.lit(state["depth"], pl.Int32),
+        seed=pl.lit(state["seed"], pl.Int32),
+    )
     params = {**probe_params, "variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
     parquet.write(frame, out_path, provenance.record(profile, params, data.load_provenance(data_provenance)))
     return frame

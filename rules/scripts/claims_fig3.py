@@ -9,7 +9,8 @@ with logged(sm):
     summary, record = moments.read(list(sm.input.moments))
     rules = sm.params.rules
     normalized, unnormalized = rules["variants"]
-    checks = moments.claims(summary, normalized, unnormalized, rules["min_none_decades"], rules["max_bn_decades"],
-                            sm.params.profile)
+    checks = moments.claims(
+        summary, normalized, unnormalized, rules["min_none_decades"], rules["max_bn_decades"], sm.params.profile
+    )
     claims.write(claims.frame(checks), sm.output.claims, sm.output.markdown, {**record, "rules": dict(rules)})
     print(claims.markdown(claims.frame(checks)))

@@ -1,7 +1,10 @@
 """Snakemake adapter: download and verify the canonical CIFAR-10 (needs internet)."""
 
+from pathlib import Path
+
 from pipeline import data
 from pipeline.jobs import logged
 
-with logged(snakemake):  # noqa: F821 (snakemake is injected by the script directive)
-    print(data.download(snakemake.params.dest))  # noqa: F821
+sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
+with logged(sm):
+    print(data.download(Path(sm.output[0]).parent.parent))  # outputs are DEST/cifar-10-batches-py/*

@@ -1,9 +1,12 @@
 """Snakemake adapter: verify the cifar-10-batches-py layout and write the prepared data set + provenance."""
 
+from pathlib import Path
+
 from pipeline import data
 from pipeline.jobs import logged
 
-with logged(snakemake):  # noqa: F821 (snakemake is injected by the script directive)
-    record = data.prepare(snakemake.params.root, snakemake.output.npz, snakemake.output.provenance)  # noqa: F821
+sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
+with logged(sm):
+    record = data.prepare(Path(sm.input.sources[0]).parent, sm.output.npz, sm.output.provenance)
     print(f"{record['n_train']} train / {record['n_test']} test images, canonical: {record['canonical']}")
     print(f"per-channel mean {record['mean']}, std {record['std']}")

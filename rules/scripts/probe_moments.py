@@ -5,5 +5,12 @@ from pipeline.probes import moments
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    moments.run(sm.input.checkpoint, sm.input.data, sm.input.provenance, dict(sm.params.probes),
-                sm.params.stem_is_layer_1, sm.params.profile, sm.output[0])
+    moments.run(
+        sm.input.checkpoint,
+        sm.input.data,
+        sm.input.provenance,
+        dict(sm.params.probes),
+        sm.params.stem_is_layer_1,
+        sm.params.profile,
+        sm.output[0],
+    )
