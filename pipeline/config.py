@@ -35,6 +35,25 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
     return merged
 
 
+def typed_overrides(overrides: Any) -> Any:
+    """Command-line overrides with their string leaves read again as YAML scalars.
+
+    Snakemake parses a nested ``--config key='{depth: 8}'`` with YAML's BaseLoader, which leaves every scalar a
+    string ('8'); reading each string leaf with the safe loader gives back 8, 0.1, true or null.
+    """
+    if isinstance(overrides, Mapping):
+        return {key: typed_overrides(value) for key, value in overrides.items()}
+    if isinstance(overrides, list):
+        return [typed_overrides(value) for value in overrides]
+    if isinstance(overrides, str):
+        try:
+            value = yaml.safe_load(overrides)
+        except yaml.YAMLError:
+            return overrides
+        return value if value is None or isinstance(value, (bool, int, float)) else overrides
+    return overrides
+
+
 def _has_path(tree: Any, path: tuple) -> bool:
     for part in path:
         if not isinstance(tree, Mapping) or part not in tree:
@@ -105,7 +124,7 @@ def resolve(raw: Mapping[str, Any], source: str, overrides: Mapping[str, Any] | 
             path, message = problem
             prefix = ("profiles", name) if _has_path(overlay, path) else ()
             raise _fail(source, (*prefix, *path), f"{message} (with profile '{name}')")
-    overrides = dict(overrides or {})
+    overrides = typed_overrides(dict(overrides or {}))
     profile = overrides.get("profile", raw["profile"])
     if profile not in raw["profiles"]:
         raise _fail(f"{source} (--config)", ("profile",), f"'{profile}' is not one of {sorted(raw['profiles'])}")

@@ -1,0 +1,106 @@
+"""params.yaml validation: every profile valid; bad keys, types and ranges stop with one line naming the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from pipeline import config
+from tests.conftest import REPO
+
+RAW = yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_every_profile_resolves(profile):
+    params = config.load(REPO / "params.yaml", {"profile": profile})
+    assert params["profile"] == profile and "profiles" not in params
+
+
+def test_paper_values_and_contradictions_are_explicit(params):
+    assert params["model"]["depth"] == 110 and params["train"]["batch_size"] == 128
+    assert params["train"]["momentum"] == 0.9 and params["contradictions"]["weight_decay"] == 5e-4
+    assert params["train"]["lr_grid"] == [0.1, 0.003, 0.001, 0.0003, 0.0001, 0.00003]
+    assert params["variants"]["none"]["epochs"] == params["contradictions"]["unnormalized_epochs"] == 2400
+    assert set(params["contradictions"]) == {"weight_decay", "epoch_rule", "unnormalized_epochs", "stem_is_layer_1"}
+
+
+def test_smoke_profile_overlays_only_what_it_names():
+    smoke = config.load(REPO / "params.yaml", {"profile": "smoke"})
+    assert smoke["model"]["depth"] == 8 and smoke["model"]["init"] == "xavier_uniform"
+
+
+def _error(raw, overrides=None) -> str:
+    with pytest.raises(config.ParamsError) as info:
+        config.resolve(raw, "params.yaml", overrides)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def _edited(path: str, value):
+    raw = copy.deepcopy(RAW)
+    *parents, last = path.split(".")
+    node = raw
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("model.dpth", 3, "key 'model.dpth': unknown key"),
+        ("model.depth", "110", "key 'model.depth': '110' is not of type 'integer'"),
+        ("model.depth", 111, "key 'model.depth': 111 is not a CIFAR ResNet depth"),
+        ("probes.batches", 0, "key 'probes.batches': 0 is less than the minimum of 1"),
+        ("train.momentum", 1.5, "key 'train.momentum'"),
+        ("variants.bn.where", "all", "key 'variants.bn.where'"),
+        ("variants.bn.parts", ["gamma", "alpha"], "key 'variants.bn.parts.1'"),
+        ("contradictions.epoch_rule", "guess", "key 'contradictions.epoch_rule'"),
+        ("train.lr_milestones", [0.75, 0.5], "key 'train.lr_milestones'"),
+        ("figures.fig3.variants", ["bn", "nonexistent"], "key 'figures.fig3.variants'"),
+    ],
+)
+def test_bad_values_in_the_file_name_file_and_key(path, value, expected):
+    message = _error(_edited(path, value))
+    assert message.startswith("params.yaml: ") and expected in message
+
+
+def test_missing_key_is_named():
+    raw = copy.deepcopy(RAW)
+    del raw["probes"]["batch_size"]
+    assert "key 'probes.batch_size': missing" in _error(raw)
+
+
+def test_bad_profile_overlay_is_named_with_its_profile():
+    raw = _edited("profiles.smoke", {"model": {"depth": 9}})
+    assert "key 'profiles.smoke.model.depth'" in _error(raw)
+
+
+def test_overrides_are_validated_and_attributed():
+    assert _error(RAW, {"probes": {"batches": -2}}).startswith("params.yaml (--config): key 'probes.batches'")
+    assert "key 'profile'" in _error(RAW, {"profile": "gpu"})
+
+
+def test_string_overrides_from_snakemake_are_typed():
+    params = config.resolve(RAW, "params.yaml", {"model": {"depth": "8"}, "probes": {"batches": "3"}})
+    assert params["model"]["depth"] == 8 and params["probes"]["batches"] == 3
+    assert config.resolve(RAW, "params.yaml", {"cifar10_root": "../x"})["cifar10_root"] == "../x"
+
+
+def test_override_wins_over_profile():
+    params = config.resolve(RAW, "params.yaml", {"profile": "smoke", "model": {"depth": 14}})
+    assert params["model"]["depth"] == 14
+
+
+def test_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(config.ParamsError, match="cannot be read"):
+        config.load(tmp_path / "nope.yaml")
+    broken = tmp_path / "params.yaml"
+    broken.write_text("model: {depth: [\n")
+    with pytest.raises(config.ParamsError, match=r"params.yaml: not valid YAML at line \d+"):
+        config.load(broken)

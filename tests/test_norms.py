@@ -1,0 +1,80 @@
+"""Each BN-parts variant normalizes exactly the parts it names; alternation reuses the latest moments."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pipeline.norms import PARTS, PartialBatchNorm2d
+
+torch.manual_seed(0)
+X = 3.0 + 2.5 * torch.randn(16, 4, 6, 6)  # channel means ~3, stds ~2.5: far from what any norm produces
+
+
+def _moments(x):
+    var, mean = torch.var_mean(x, dim=(0, 2, 3), correction=0)
+    return mean, var
+
+
+def _norm(parts, **kwargs):
+    return PartialBatchNorm2d(4, parts, **kwargs).train()
+
+
+def test_all_parts_equal_torch_batchnorm_in_training_and_evaluation():
+    ours, torchs = _norm(PARTS), nn.BatchNorm2d(4).train()
+    with torch.no_grad():
+        for module in (ours, torchs):
+            module.weight.copy_(torch.tensor([0.5, 1.0, 2.0, -1.0]))
+            module.bias.copy_(torch.tensor([0.1, -0.2, 0.3, 0.0]))
+    for batch in (X, X * 2 - 1):
+        assert torch.allclose(ours(batch), torchs(batch), atol=1e-5)
+    assert torch.allclose(ours.running_mean, torchs.running_mean) and torch.allclose(
+        ours.running_var, torchs.running_var
+    )
+    ours.eval(), torchs.eval()
+    assert torch.allclose(ours(X), torchs(X), atol=1e-5)
+
+
+def test_mu_only_centers():
+    mean, var = _moments(_norm({"mu"})(X))
+    assert torch.allclose(mean, torch.zeros(4), atol=1e-5)
+    assert torch.allclose(var, _moments(X)[1])  # scale untouched
+
+
+def test_sigma_only_scales():
+    x_mean, x_var = _moments(X)
+    mean, var = _moments(_norm({"sigma"})(X))
+    assert torch.allclose(var, torch.ones(4), atol=1e-4)
+    assert torch.allclose(mean, x_mean / torch.sqrt(x_var + 1e-5), atol=1e-5)  # not centered
+    assert (mean.abs() > 0.5).all()
+
+
+def test_mu_sigma_standardizes_without_affine():
+    module = _norm({"mu", "sigma"})
+    mean, var = _moments(module(X))
+    assert torch.allclose(mean, torch.zeros(4), atol=1e-5) and torch.allclose(var, torch.ones(4), atol=1e-4)
+    assert list(module.parameters()) == []
+
+
+def test_affine_parts_are_the_parameters_they_name():
+    assert _norm({"gamma", "mu", "sigma"}).bias is None and _norm({"gamma", "mu", "sigma"}).weight is not None
+    assert _norm({"beta", "mu", "sigma"}).weight is None and _norm({"beta", "mu", "sigma"}).bias is not None
+    module = _norm({"beta", "mu", "sigma"})
+    with torch.no_grad():
+        module.bias.fill_(0.7)
+    assert torch.allclose(_moments(module(X))[0], torch.full((4,), 0.7), atol=1e-5)
+
+
+def test_alternating_reuses_the_latest_moments_as_constants():
+    module = _norm(PARTS, alternate=True)
+    first, second = X, X * 3 + 5
+    module(first)  # batch 0: computes moments of `first`
+    out = module(second.requires_grad_())  # batch 1: reuses them
+    mean, var = _moments(first)
+    expected = (second - mean.view(1, -1, 1, 1)) / torch.sqrt(var.view(1, -1, 1, 1) + 1e-5)
+    assert torch.allclose(out, expected, atol=1e-5)
+    out.sum().backward()  # constants: d out / d x is just 1/sigma of the first batch
+    assert torch.allclose(second.grad, (1 / torch.sqrt(var + 1e-5)).view(1, -1, 1, 1).expand_as(second), atol=1e-5)
+    third = module(second.detach())  # batch 2: computes again, on its own moments
+    assert torch.allclose(_moments(third)[0], torch.zeros(4), atol=1e-5)
+    assert module.batches_seen.item() == 3

@@ -1,0 +1,160 @@
+"""The whole DAG on CPU, as a user runs it: Snakemake on the smoke profile, its lint, bad parameters, and DVC.
+
+Each test works in a copy of the checkout (the files git knows, committed or not), with a synthetic CIFAR-10
+in the real on-disk layout, so it needs neither the internet nor ../shared.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from pipeline import parquet
+from tests.conftest import REPO, write_fake_cifar
+
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _copy_checkout(dest: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
+def _run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=ENV, timeout=600)
+    if check and done.returncode:
+        raise AssertionError(f"{args} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
+
+
+def _snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return _run([str(BIN / "snakemake"), "--cores", "2", *args], cwd, check)
+
+
+def _nothing_to_do(dry_run: subprocess.CompletedProcess) -> bool:
+    return "Nothing to be done" in dry_run.stdout + dry_run.stderr and _jobs(dry_run) == set()
+
+
+def _jobs(dry_run: subprocess.CompletedProcess) -> set[str]:
+    """Rule names in the job table of a ``snakemake -n`` run."""
+    lines = (dry_run.stdout + dry_run.stderr).splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("job ")), None)
+    if start is None:
+        return set()
+    names = []
+    for line in lines[start + 2 :]:
+        if not line.strip() or line.startswith("total"):
+            break
+        names.append(line.split()[0])
+    return set(names)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """One smoke-profile run of the default target in a copy of the checkout."""
+    work = _copy_checkout(tmp_path_factory.mktemp("checkout"))
+    cifar = write_fake_cifar(tmp_path_factory.mktemp("data"), images_per_batch=40)
+    config = ["--config", "profile=smoke", f"cifar10_root={cifar}"]
+    _snakemake(work, *config)
+    return work, config
+
+
+def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
+    work, _ = smoke_run
+    for name in ("fig3.svg", "fig3.png", "fig3.claims.md", "claims.md"):
+        assert (work / "figures" / name).stat().st_size > 0, name
+    probe = work / "results/smoke/moments/none-d8-s0.parquet"
+    frame = pl.read_parquet(probe)
+    assert set(frame.columns) == {"variant", "depth", "seed", "batch", "layer", "channel", "stat", "value"}
+    assert frame["layer"].max() == 7 and frame["batch"].n_unique() == 2  # depth 8 = 7 convs + linear; 2 batches
+    record = parquet.provenance(probe)
+    assert record["profile"] == "smoke" and record["data"]["canonical"] is False
+    assert record["params"]["batch_size"] == 16
+    claims = pl.read_parquet(work / "results/smoke/claims.parquet")
+    assert claims.height == 4 and set(claims["profile"]) == {"smoke"}
+    assert (work / "results/init/bn-d8-s0.pt").is_file() and (work / "logs/prepare_cifar10.log").is_file()
+
+
+def test_nothing_to_do_after_a_run_and_a_figure_change_reruns_only_figures(smoke_run):
+    work, config = smoke_run
+    assert _nothing_to_do(_snakemake(work, "-n", *config))
+    changed = _snakemake(work, "-n", *config, "figures={fig3: {max_bn_decades: 0.5}}")
+    assert _jobs(changed) == {"claims_fig3", "figure_fig3", "claims", "all"}  # no probe, no checkpoint
+
+
+def test_lint_is_clean(smoke_run):
+    work, config = smoke_run
+    done = _snakemake(work, "--lint", *config)
+    assert "good condition" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("model={depth: 100}", "error: params.yaml (--config): key 'model.depth': 100 is not a CIFAR ResNet depth"),
+        ("probes={batchs: 3}", "error: params.yaml (--config): key 'probes.batchs': unknown key"),
+        ("probes={batches: many}", "error: params.yaml (--config): key 'probes.batches': 'many' is not of type"),
+    ],
+)
+def test_bad_parameters_stop_the_workflow_with_one_line(smoke_run, override, expected):
+    work, _ = smoke_run
+    done = _snakemake(work, "-n", "--config", override, check=False)
+    assert done.returncode != 0 and done.stderr.strip().splitlines()[-1].startswith(expected)
+
+
+def test_bad_value_in_params_yaml_is_named(tmp_path):
+    work = _copy_checkout(tmp_path)
+    text = (work / "params.yaml").read_text()
+    (work / "params.yaml").write_text(text.replace("  batch_size: 128\n", "  batch_size: -128\n", 1))
+    done = _snakemake(work, "-n", check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: params.yaml: key 'train.batch_size': -128 is less than the minimum of 1"
+    )
+
+
+def test_missing_local_copy_names_the_file(tmp_path):
+    work = _copy_checkout(tmp_path)
+    done = _snakemake(work, "-n", "figures/fig3.svg", "--config", f"cifar10_root={tmp_path / 'nowhere'}", check=False)
+    assert (
+        done.returncode != 0 and f"{tmp_path / 'nowhere'}/cifar-10-batches-py/data_batch_1" in done.stdout + done.stderr
+    )
+
+
+def test_dvc_repro_builds_every_figure_and_is_clean_afterwards(tmp_path):
+    work = _copy_checkout(tmp_path / "repo")
+    cifar = write_fake_cifar(tmp_path / "data")
+    params = (work / "params.yaml").read_text()
+    params = params.replace("\nprofile: cpu ", "\nprofile: smoke ", 1).replace(
+        "\ncifar10_root: null ", f"\ncifar10_root: {cifar} ", 1
+    )
+    (work / "params.yaml").write_text(params)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t"]):
+        _run(["git", *args], work)
+    _run([str(BIN / "dvc"), "repro"], work)
+    assert "up to date" in _run([str(BIN / "dvc"), "status"], work).stdout
+    assert "didn't change" in _run([str(BIN / "dvc"), "repro"], work).stdout
+    # DVC and Snakemake agree: after `dvc repro`, Snakemake has nothing left to make, and every file Snakemake
+    # made under figures/ is a DVC out (so it is cached and pushed).
+    assert _nothing_to_do(_snakemake(work, "-n"))
+    outs = {o for s in yaml.safe_load((work / "dvc.yaml").read_text())["stages"].values() for o in s.get("outs", [])}
+    made = {str(p.relative_to(work)) for p in (work / "figures").iterdir() if p.name != ".gitignore"}
+    assert made and made <= outs
