@@ -32,10 +32,3 @@ def record(profile: str, params: dict, data: dict | None = None) -> dict:
     if data is not None:
         rec["data"] = {k: data[k] for k in ("source", "md5", "canonical", "noncanonical_files")}
     return rec
-
-
-def describe_data(data: dict) -> str:
-    """One line for a figure subtitle: canonical CIFAR-10 or not, and a short fingerprint of the files."""
-    kind = "canonical CIFAR-10" if data["canonical"] else "non-canonical CIFAR-10 copy (md5 differs from canonical)"
-    fingerprint = data["md5"].get("data_batch_1", "?")[:8]
-    return f"{kind}, data_batch_1 md5 {fingerprint}"

@@ -3,7 +3,7 @@
 import sys
 
 from pipeline import config as params_file
-from pipeline.data import SOURCE_FILES, source_paths
+from pipeline.cifar10 import SOURCE_FILES, source_paths
 
 try:
     P = params_file.load("params.yaml", config)
@@ -21,13 +21,16 @@ DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.j
 # The pipeline/ modules each kind of job imports: rules list them as inputs, so a code change reruns exactly the
 # jobs it affects.
 CODE = {
-    "data": ["pipeline/data.py", "pipeline/atomic.py"],
+    "data": ["pipeline/cifar10.py", "pipeline/atomic.py"],
     "model": ["pipeline/models.py", "pipeline/norms.py", "pipeline/checkpoints.py"],
+    "batches": ["pipeline/batches.py"],
     "probe": [
         "pipeline/probes/moments.py",
         "pipeline/parquet.py",
         "pipeline/provenance.py",
+        "pipeline/jobs.py",
     ],
+    "analysis": ["pipeline/analysis/moments.py", "pipeline/parquet.py"],
     "claims": ["pipeline/claims.py"],
     "plots": ["pipeline/plots/render.py"],
 }

@@ -4,7 +4,7 @@
 rule claims_fig3:
     input:
         moments=moments_files(),
-        code=CODE["probe"] + CODE["claims"],
+        code=CODE["analysis"] + CODE["claims"],
     output:
         claims=f"results/{PROFILE}/claims/fig3.parquet",
         markdown="figures/fig3.claims.md",
@@ -23,7 +23,7 @@ rule figure_fig3:
     input:
         moments=moments_files(),
         claims=f"results/{PROFILE}/claims/fig3.parquet",
-        code=CODE["probe"] + CODE["plots"] + ["pipeline/plots/fig3.py"],
+        code=CODE["analysis"] + CODE["plots"] + ["pipeline/plots/fig3.py"],
     output:
         svg="figures/fig3.svg",
         png="figures/fig3.png",

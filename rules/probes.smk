@@ -6,7 +6,7 @@ rule probe_moments:
         checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["probe"],
+        code=CODE["model"] + CODE["batches"] + CODE["probe"],
     output:
         "results/{profile}/moments/{variant}-d{depth}-s{seed}.parquet",
     log:

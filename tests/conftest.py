@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import config, data
+from pipeline import cifar10, config
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES_PER_BATCH = 40
@@ -16,10 +16,10 @@ IMAGES_PER_BATCH = 40
 
 def write_fake_cifar(root: Path, images_per_batch: int = IMAGES_PER_BATCH, seed: int = 0) -> Path:
     """Write cifar-10-batches-py/ with random uint8 images, in the pickle format torchvision downloads."""
-    folder = root / data.FOLDER
+    folder = root / cifar10.FOLDER
     folder.mkdir(parents=True)
     rng = np.random.default_rng(seed)
-    for name in (*data.TRAIN_FILES, data.TEST_FILE):
+    for name in (*cifar10.TRAIN_FILES, cifar10.TEST_FILE):
         batch = {
             b"batch_label": name.encode(),
             b"labels": rng.integers(0, 10, images_per_batch).tolist(),
@@ -27,7 +27,7 @@ def write_fake_cifar(root: Path, images_per_batch: int = IMAGES_PER_BATCH, seed:
             b"filenames": [f"{i}.png".encode() for i in range(images_per_batch)],
         }
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-    (folder / data.META_FILE).write_bytes(pickle.dumps({b"label_names": [b"c"] * 10}, protocol=2))
+    (folder / cifar10.META_FILE).write_bytes(pickle.dumps({b"label_names": [b"c"] * 10}, protocol=2))
     return root
 
 

@@ -9,31 +9,31 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline import data
+from pipeline import batches, cifar10
 
 
 def _prepare(root, tmp_path):
-    return data.prepare(root, tmp_path / "out" / "c.npz", tmp_path / "out" / "c.json")
+    return cifar10.prepare(root, tmp_path / "out" / "c.npz", tmp_path / "out" / "c.json")
 
 
 def test_prepare_writes_images_labels_statistics_and_md5(fake_cifar, tmp_path):
     record = _prepare(fake_cifar, tmp_path)
-    prepared = data.load_prepared(tmp_path / "out" / "c.npz")
+    prepared = batches.load_prepared(tmp_path / "out" / "c.npz")
     assert prepared.train_x.shape == (200, 3, 32, 32) and prepared.train_x.dtype == torch.uint8
     assert prepared.test_x.shape == (40, 3, 32, 32) and prepared.train_y.dtype == torch.int64
-    first = pickle.loads((fake_cifar / data.FOLDER / "data_batch_1").read_bytes())
+    first = pickle.loads((fake_cifar / cifar10.FOLDER / "data_batch_1").read_bytes())
     assert np.array_equal(prepared.train_x[:40].numpy().reshape(40, -1), first[b"data"])
     assert prepared.train_y[:40].tolist() == first[b"labels"]
     pixels = prepared.train_x.double().div(255).transpose(0, 1).reshape(3, -1)
     assert torch.allclose(prepared.mean, pixels.mean(1)) and torch.allclose(prepared.std, pixels.std(1, correction=0))
     for name, digest in record["md5"].items():
-        assert digest == hashlib.md5((fake_cifar / data.FOLDER / name).read_bytes()).hexdigest()
+        assert digest == hashlib.md5((fake_cifar / cifar10.FOLDER / name).read_bytes()).hexdigest()
     assert record["canonical"] is False and "data_batch_1" in record["noncanonical_files"]
-    assert data.load_provenance(tmp_path / "out" / "c.json") == record
+    assert cifar10.load_provenance(tmp_path / "out" / "c.json") == record
 
 
 def test_root_may_name_the_batches_folder_itself(fake_cifar, tmp_path):
-    assert _prepare(fake_cifar / data.FOLDER, tmp_path)["n_train"] == 200
+    assert _prepare(fake_cifar / cifar10.FOLDER, tmp_path)["n_train"] == 200
 
 
 @pytest.mark.parametrize(
@@ -60,8 +60,8 @@ def test_root_may_name_the_batches_folder_itself(fake_cifar, tmp_path):
     ],
 )
 def test_bad_sources_fail_clearly_and_write_nothing(fake_cifar, tmp_path, damage, expected):
-    damage(fake_cifar / data.FOLDER)
-    with pytest.raises(data.CifarError, match=expected):
+    damage(fake_cifar / cifar10.FOLDER)
+    with pytest.raises(cifar10.CifarError, match=expected):
         _prepare(fake_cifar, tmp_path)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
@@ -73,8 +73,8 @@ def test_offline_download_fails_clearly_and_leaves_nothing(tmp_path, monkeypatch
         raise OSError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
-    with pytest.raises(data.CifarError, match="cifar10_root"):
-        data.download(tmp_path / "raw")
+    with pytest.raises(cifar10.CifarError, match="cifar10_root"):
+        cifar10.download(tmp_path / "raw")
     assert list((tmp_path / "raw").iterdir()) == []
 
 
@@ -88,17 +88,17 @@ def test_download_moves_the_verified_folder_into_place(tmp_path, monkeypatch):
         write_fake_cifar(__import__("pathlib").Path(root))
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", fake_download)
-    folder = data.download(tmp_path / "raw")
-    assert folder == tmp_path / "raw" / data.FOLDER and (folder / "test_batch").is_file()
-    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == [data.FOLDER]
+    folder = cifar10.download(tmp_path / "raw")
+    assert folder == tmp_path / "raw" / cifar10.FOLDER and (folder / "test_batch").is_file()
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == [cifar10.FOLDER]
 
 
 def test_probe_batches_are_seeded_normalized_and_disjoint(fake_cifar, tmp_path):
     _prepare(fake_cifar, tmp_path)
-    prepared = data.load_prepared(tmp_path / "out" / "c.npz")
-    first = list(data.probe_batches(prepared, 50, 4, seed=3))
-    again = list(data.probe_batches(prepared, 50, 4, seed=3))
-    other = list(data.probe_batches(prepared, 50, 4, seed=4))
+    prepared = batches.load_prepared(tmp_path / "out" / "c.npz")
+    first = list(batches.probe_batches(prepared, 50, 4, seed=3))
+    again = list(batches.probe_batches(prepared, 50, 4, seed=3))
+    other = list(batches.probe_batches(prepared, 50, 4, seed=4))
     assert all(torch.equal(a[0], b[0]) for a, b in zip(first, again, strict=True))
     assert not torch.equal(first[0][0], other[0][0])
     images = torch.cat([x for x, _ in first])
@@ -106,4 +106,4 @@ def test_probe_batches_are_seeded_normalized_and_disjoint(fake_cifar, tmp_path):
     assert torch.allclose(images.mean((0, 2, 3)), torch.zeros(3), atol=1e-4)  # all 200 train images: exact stats
     assert torch.allclose(images.std((0, 2, 3), correction=0), torch.ones(3), atol=1e-4)
     with pytest.raises(ValueError, match="need 250 images"):
-        list(data.probe_batches(prepared, 50, 5, seed=0))
+        list(batches.probe_batches(prepared, 50, 5, seed=0))

@@ -6,7 +6,7 @@ import polars as pl
 
 from pipeline import claims
 from pipeline.plots import fig3, render
-from tests.test_probe_moments import _summary
+from tests.test_moments import _summary
 
 PROVENANCE = {
     "profile": "smoke",
@@ -17,7 +17,7 @@ PROVENANCE = {
 
 
 def _chart():
-    from pipeline.probes import moments
+    from pipeline.analysis import moments
 
     summary = _summary(4.0, 0.3)
     table = claims.frame(moments.claims(summary, "bn", "none", 2.0, 1.0, "smoke"))

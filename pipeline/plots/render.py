@@ -8,7 +8,13 @@ import altair as alt
 import polars as pl
 
 from pipeline.atomic import atomic_path
-from pipeline.provenance import describe_data
+
+
+def describe_data(data: dict) -> str:
+    """One line for a figure subtitle: canonical CIFAR-10 or not, and a short fingerprint of the files."""
+    kind = "canonical CIFAR-10" if data["canonical"] else "non-canonical CIFAR-10 copy (md5 differs from canonical)"
+    fingerprint = data["md5"].get("data_batch_1", "?")[:8]
+    return f"{kind}, data_batch_1 md5 {fingerprint}"
 
 
 def provenance_line(provenance: dict) -> str:

@@ -1,8 +1,8 @@
 """Snakemake adapter: decide Figure 3's claim from the probe data."""
 
 from pipeline import claims
+from pipeline.analysis import moments
 from pipeline.jobs import logged
-from pipeline.probes import moments
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -2,9 +2,9 @@
 
 import polars as pl
 
+from pipeline.analysis import moments
 from pipeline.jobs import logged
 from pipeline.plots import fig3, render
-from pipeline.probes import moments
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from pipeline import data
+from pipeline import cifar10
 from pipeline.jobs import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    record = data.prepare(Path(sm.input.sources[0]).parent, sm.output.npz, sm.output.provenance)
+    record = cifar10.prepare(Path(sm.input.sources[0]).parent, sm.output.npz, sm.output.provenance)
     print(f"{record['n_train']} train / {record['n_test']} test images, canonical: {record['canonical']}")
     print(f"per-channel mean {record['mean']}, std {record['std']}")

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from pipeline import models
+from pipeline.analysis import moments as analysis
 from pipeline.probes import moments
 
 
@@ -58,7 +59,7 @@ def test_layer_summary_averages_batches_then_reduces_channels():
             "value": [1.0, 3.0, -4.0, -2.0, 2.0, 4.0, 5.0, 5.0],
         }
     )
-    summary = moments.layer_summary(raw)
+    summary = analysis.layer_summary(raw)
     mean_row = summary.filter(pl.col("stat") == "mean").row(0, named=True)
     var_row = summary.filter(pl.col("stat") == "var").row(0, named=True)
     assert (mean_row["mean"], mean_row["std"]) == (2.5, 0.5)  # |2| and |-3|
@@ -68,9 +69,9 @@ def test_layer_summary_averages_batches_then_reduces_channels():
 def test_fitted_decades_recovers_an_exponential_and_ignores_alternation():
     layers = list(range(2, 110))
     exact = [10 ** (0.05 * k) for k in layers]
-    assert moments.fitted_decades(layers, exact) == pytest.approx(0.05 * 107)
+    assert analysis.fitted_decades(layers, exact) == pytest.approx(0.05 * 107)
     zigzag = [v * (3 if k % 2 else 1) for k, v in zip(layers, exact, strict=True)]
-    assert moments.fitted_decades(layers, zigzag) == pytest.approx(0.05 * 107, abs=0.05)
+    assert analysis.fitted_decades(layers, zigzag) == pytest.approx(0.05 * 107, abs=0.05)
 
 
 def _summary(growth_none, growth_bn):
@@ -92,11 +93,11 @@ def _summary(growth_none, growth_bn):
 
 
 def test_claims_agree_only_when_the_data_says_so():
-    good = moments.claims(_summary(4.0, 0.3), "bn", "none", 2.0, 1.0, "cpu")
+    good = analysis.claims(_summary(4.0, 0.3), "bn", "none", 2.0, 1.0, "cpu")
     assert len(good) == 4 and all(c.agrees for c in good)
     assert {round(c.value, 6) for c in good} == {4.0, 0.3}  # the stem (1e-9 here) does not count
-    flat = moments.claims(_summary(0.5, 0.3), "bn", "none", 2.0, 1.0, "cpu")
+    flat = analysis.claims(_summary(0.5, 0.3), "bn", "none", 2.0, 1.0, "cpu")
     assert [c.agrees for c in flat if c.quantity.startswith("none")] == [False, False]
-    growing_bn = moments.claims(_summary(4.0, 2.0), "bn", "none", 2.0, 1.0, "cpu")
+    growing_bn = analysis.claims(_summary(4.0, 2.0), "bn", "none", 2.0, 1.0, "cpu")
     assert [c.agrees for c in growing_bn if c.quantity.startswith("bn")] == [False, False]
     assert all(math.isfinite(c.value) and c.target == "fig3" for c in good + flat)

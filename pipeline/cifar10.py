@@ -1,12 +1,12 @@
-"""CIFAR-10: read the ``cifar-10-batches-py`` layout, verify it, and write the prepared data set.
+"""CIFAR-10 on disk: read the ``cifar-10-batches-py`` layout, verify it, and write the prepared data set.
 
 The prepared data set is one ``.npz`` (uint8 images N x 3 x 32 x 32, int64 labels, the per-channel mean and std
 of the training images in [0, 1] units) and one JSON provenance record (the md5 of every source file, whether
 the copy is the canonical CIFAR-10, where it came from). Results carry that record, so a figure made from a
 non-canonical copy (such as the JPEG re-encoded one in ../shared/cifar10) says so.
 
-Images stay uint8 until they reach the device that uses them (see :func:`normalize`): the data set is 184 MB as
-uint8 and four times that as float32.
+Images stay uint8 until they reach the device that uses them (:mod:`pipeline.batches`): the data set is 184 MB
+as uint8 and four times that as float32. This module needs numpy only, so the workflow can import it cheaply.
 """
 
 from __future__ import annotations
@@ -16,12 +16,9 @@ import json
 import pickle
 import shutil
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pipeline.atomic import atomic_path, write_text
 
@@ -111,18 +108,6 @@ def download(dest: str | Path) -> Path:
     return target
 
 
-@dataclass(frozen=True)
-class Cifar10:
-    """The prepared data set, as tensors on the CPU (uint8 images, int64 labels, per-channel statistics)."""
-
-    train_x: torch.Tensor
-    train_y: torch.Tensor
-    test_x: torch.Tensor
-    test_y: torch.Tensor
-    mean: torch.Tensor  # (3,), in [0, 1] units, of the training images
-    std: torch.Tensor
-
-
 def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path) -> dict:
     """Load and verify the layout under ``root``; write the prepared ``.npz`` and its provenance JSON.
 
@@ -156,34 +141,5 @@ def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path)
     return provenance
 
 
-def load_prepared(npz_path: str | Path) -> Cifar10:
-    """Read the prepared data set written by :func:`prepare`."""
-    with np.load(npz_path) as arrays:
-        return Cifar10(**{k: torch.from_numpy(arrays[k]) for k in Cifar10.__dataclass_fields__})
-
-
 def load_provenance(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
-
-
-def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """uint8 images (N, 3, H, W) to float32, per-channel standardized with the training-set statistics."""
-    scale = (255.0 * std).to(images.device, torch.float32).view(1, 3, 1, 1)
-    shift = (255.0 * mean).to(images.device, torch.float32).view(1, 3, 1, 1)
-    return (images.to(torch.float32) - shift) / scale
-
-
-def probe_batches(
-    data: Cifar10, batch_size: int, batches: int, seed: int, device: torch.device | str = "cpu"
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """``batches`` normalized training mini-batches, drawn without replacement with a seeded permutation.
-
-    Without augmentation: probes measure the network at initialization on the data, not on random crops.
-    """
-    needed = batch_size * batches
-    if needed > data.train_x.shape[0]:
-        raise ValueError(f"{batches} batches of {batch_size} need {needed} images; the set has {data.train_x.shape[0]}")
-    order = torch.randperm(data.train_x.shape[0], generator=torch.Generator().manual_seed(seed))[:needed]
-    for chunk in order.split(batch_size):
-        images = data.train_x[chunk].to(device)
-        yield normalize(images, data.mean, data.std), data.train_y[chunk].to(device)

@@ -1,0 +1,1 @@
+"""Reductions of measurements into what figures plot and claims decide (polars only, no torch)."""

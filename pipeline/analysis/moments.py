@@ -1,0 +1,98 @@
+"""Figure 3's reduction and claim, from the probe's Parquet (polars only: the light figure environment runs it).
+
+:func:`layer_summary` reduces the raw moments the way the paper plots them: per channel, the moments averaged
+over the mini-batches; per layer, the mean over channels of abs(channel mean) and of channel variance, with the
+standard deviation across channels as the error bar. :func:`claims` decides the paper's claim on that summary.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from pipeline import parquet
+from pipeline.claims import Check
+
+
+def layer_summary(moments: pl.DataFrame) -> pl.DataFrame:
+    """Per (variant, layer, stat): mean and std across channels of |batch-averaged channel mean| or variance.
+
+    Works on the probe output with a ``variant`` column (the figure concatenates bn and none).
+    """
+    per_channel = (
+        moments.group_by("variant", "layer", "stat", "channel")
+        .agg(pl.col("value").mean())
+        .with_columns(pl.when(pl.col("stat") == "mean").then(pl.col("value").abs()).otherwise(pl.col("value")))
+    )
+    return (
+        per_channel.group_by("variant", "layer", "stat")
+        .agg(mean=pl.col("value").mean(), std=pl.col("value").std(ddof=0), channels=pl.len())
+        .sort("variant", "stat", "layer")
+    )
+
+
+def fitted_decades(layers: list[int], values: list[float]) -> float:
+    """Orders of magnitude a per-layer series rises over its span, from a least-squares line through log10.
+
+    A fit, not last/first: in a ResNet the two convs of a block see different inputs (the residual stream, or
+    relu(norm(...))), so consecutive layers alternate, and one layer's value is a noisy endpoint.
+    """
+    n = len(layers)
+    mx, my = sum(layers) / n, sum(math.log10(v) for v in values) / n
+    slope = sum((x - mx) * (math.log10(v) - my) for x, v in zip(layers, values, strict=True)) / sum(
+        (x - mx) ** 2 for x in layers
+    )
+    return slope * (max(layers) - min(layers))
+
+
+def claims(
+    summary: pl.DataFrame, normalized: str, unnormalized: str, min_growth: float, max_growth: float, profile: str
+) -> list[Check]:
+    """Fig. 3's claim: the unnormalized moments grow ~exponentially with depth, the normalized ones stay flat.
+
+    For each moment, the decades it rises over depth (:func:`fitted_decades`) after the stem: the stem's input is
+    the standardized image, not something the network made (its channel means are ~0 by construction).
+    """
+    checks = []
+    rising = pl.col("layer") > summary["layer"].min()
+    for stat, label in (("var", "channel variance"), ("mean", "abs channel mean")):
+        growth = {}
+        for variant in (normalized, unnormalized):
+            rows = summary.filter(pl.col("variant") == variant, pl.col("stat") == stat, rising).sort("layer")
+            growth[variant] = fitted_decades(rows["layer"].to_list(), rows["mean"].to_list())
+        checks += [
+            Check(
+                "fig3",
+                "unnormalized: channel moments grow ~exponentially with depth",
+                f"{unnormalized}: decades the {label} rises over depth (log-linear fit)",
+                growth[unnormalized],
+                f">= {min_growth:g}",
+                growth[unnormalized] >= min_growth,
+                profile,
+            ),
+            Check(
+                "fig3",
+                "batch-normalized: channel moments stay roughly constant",
+                f"{normalized}: decades the {label} rises over depth (log-linear fit)",
+                growth[normalized],
+                f"<= {max_growth:g}",
+                growth[normalized] <= max_growth,
+                profile,
+            ),
+        ]
+    return checks
+
+
+def read(paths: list[str]) -> tuple[pl.DataFrame, dict]:
+    """The per-layer summary of several probe files (one per variant) and a provenance record for the figure.
+
+    The record is the first file's, with ``params.variants`` listing the variants in the given order; the files
+    must agree on everything but the variant.
+    """
+    records = [parquet.provenance(p) for p in paths]
+    shared = [{k: v for k, v in r["params"].items() if k != "variant"} for r in records]
+    if any(s != shared[0] for s in shared) or any(r["data"] != records[0]["data"] for r in records):
+        raise ValueError(f"{paths}: the probe files were made with different parameters or data; rerun them")
+    record = {**records[0], "params": {**shared[0], "variants": [r["params"]["variant"] for r in records]}}
+    return layer_summary(pl.concat([pl.read_parquet(p) for p in paths])), record
