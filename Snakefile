@@ -13,6 +13,7 @@ include: "rules/data.smk"
 include: "rules/init.smk"
 include: "rules/probes.smk"
 include: "rules/figures.smk"
+include: "rules/rmt.smk"
 
 
 rule all:
@@ -36,6 +37,11 @@ rule init_checkpoints:
 rule init_probes:
     input:
         moments_files(),
+
+
+rule rmt_tables:
+    input:
+        RMT.values(),
 
 
 rule figures:

@@ -55,10 +55,15 @@ def markdown(table: pl.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(table: pl.DataFrame, parquet_path: str | Path, markdown_path: str | Path, provenance: dict) -> None:
-    """Write claim rows as Parquet (with provenance) and as the Markdown table shown next to the figures."""
-    parquet.write(table, parquet_path, provenance)
+def write_markdown(table: pl.DataFrame, markdown_path: str | Path) -> None:
+    """Write claim rows as the Markdown table shown next to a figure."""
     write_text(markdown_path, markdown(table))
+
+
+def write(table: pl.DataFrame, parquet_path: str | Path, markdown_path: str | Path, provenance: dict) -> None:
+    """Write claim rows as Parquet (with provenance) and as Markdown."""
+    parquet.write(table, parquet_path, provenance)
+    write_markdown(table, markdown_path)
 
 
 def gather(paths: Iterable[str | Path]) -> pl.DataFrame:

@@ -93,6 +93,9 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     milestones = params["train"]["lr_milestones"]
     if list(milestones) != sorted(set(milestones)):
         return ("train", "lr_milestones"), f"{milestones} must be strictly increasing"
+    factors = params["rmt"]["spectrum_factors"]
+    if list(factors) != sorted(set(factors)):
+        return ("rmt", "spectrum_factors"), f"{factors} must be strictly increasing"
     for name in params["figures"]["fig3"]["variants"]:
         if name not in params["variants"]:
             return ("figures", "fig3", "variants"), f"'{name}' is not a key of 'variants'"

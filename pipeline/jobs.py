@@ -26,7 +26,7 @@ def logged(snakemake: Any) -> Iterator[None]:
             yield
         except Exception as error:
             # The traceback goes to the log; the one-line reason also to the terminal running Snakemake.
-            print(f"error in rule {snakemake.rule}: {error}", file=sys.__stderr__, flush=True)
+            print(f"error in rule {snakemake.rule}: {type(error).__name__}: {error}", file=sys.__stderr__, flush=True)
             raise
         print(f"[{snakemake.rule}] done in {time.perf_counter() - start:.1f} s")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import torch
-
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -28,7 +26,7 @@ def code_version() -> str:
 
 def record(profile: str, params: dict, data: dict | None = None) -> dict:
     """A provenance record: what was computed with which parameters, on which data, by which code."""
-    rec = {"profile": profile, "params": params, "code_version": code_version(), "torch": torch.__version__}
+    rec = {"profile": profile, "params": params, "code_version": code_version()}
     if data is not None:
         rec["data"] = {k: data[k] for k in ("source", "md5", "canonical", "noncanonical_files")}
     return rec

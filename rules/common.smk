@@ -31,19 +31,34 @@ CODE = {
         "pipeline/jobs.py",
     ],
     "analysis": ["pipeline/analysis/moments.py", "pipeline/parquet.py"],
+    "rmt": [
+        "pipeline/rmt/products.py",
+        "pipeline/rmt/theory.py",
+        "pipeline/rmt/experiments.py",
+    ],
+    "rmt_analysis": ["pipeline/analysis/rmt.py", "pipeline/rmt/theory.py"],
     "claims": ["pipeline/claims.py"],
     "plots": ["pipeline/plots/render.py"],
 }
 
-FIGURES = ["figures/fig3.svg"]
+RMT_FIGURES = ["fig8", "fig9", "fig10", "fig11", "fig12"]
+RMT = {
+    kind: f"results/{PROFILE}/rmt/{kind}.parquet"
+    for kind in ("theory", "spectra", "condition")
+}
+FIGURES = ["figures/fig3.svg"] + [f"figures/{fig}.svg" for fig in RMT_FIGURES]
 INIT_CHECKPOINTS = [
     f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in FIG3["variants"]
 ]
-CLAIMS = [f"results/{PROFILE}/claims/fig3.parquet"]
+CLAIMS = [
+    f"results/{PROFILE}/claims/fig3.parquet",
+    f"results/{PROFILE}/claims/rmt.parquet",
+]
 
 
 wildcard_constraints:
     profile=PROFILE,
+    rmt_figure="|".join(RMT_FIGURES),
     variant="|".join(P["variants"]),
     depth=r"\d+",
     seed=r"\d+",
@@ -65,3 +80,15 @@ def moments_files():
         f"results/{PROFILE}/moments/{v}-d{DEPTH}-s{P['probes']['seed']}.parquet"
         for v in FIG3["variants"]
     ]
+
+
+def rmt_figure_data(wildcards):
+    """The RMT tables a figure is drawn from (fig9: the curves; fig10: curves and spectra; ...)."""
+    needs = {
+        "fig8": ["spectra"],
+        "fig9": ["theory"],
+        "fig10": ["theory", "spectra"],
+        "fig11": ["condition"],
+        "fig12": ["condition"],
+    }[wildcards.rmt_figure]
+    return {kind: RMT[kind] for kind in needs}

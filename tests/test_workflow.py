@@ -79,8 +79,10 @@ def smoke_run(tmp_path_factory):
 
 def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
     work, _ = smoke_run
-    for name in ("fig3.svg", "fig3.png", "fig3.claims.md", "claims.md"):
-        assert (work / "figures" / name).stat().st_size > 0, name
+    for fig in ("fig3", "fig8", "fig9", "fig10", "fig11", "fig12"):
+        for suffix in (".svg", ".png", ".claims.md"):
+            assert (work / "figures" / f"{fig}{suffix}").stat().st_size > 0, fig + suffix
+    assert (work / "figures/claims.md").stat().st_size > 0
     probe = work / "results/smoke/moments/none-d8-s0.parquet"
     frame = pl.read_parquet(probe)
     assert set(frame.columns) == {"variant", "depth", "seed", "batch", "layer", "channel", "stat", "value"}
@@ -89,7 +91,13 @@ def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
     assert record["profile"] == "smoke" and record["data"]["canonical"] is False
     assert record["params"]["batch_size"] == 16
     claims = pl.read_parquet(work / "results/smoke/claims.parquet")
-    assert claims.height == 4 and set(claims["profile"]) == {"smoke"}
+    assert set(claims["target"]) == {"fig3", "fig8", "fig9", "fig10", "fig11", "fig12"}
+    assert set(claims["profile"]) == {"smoke"}
+    condition = pl.read_parquet(work / "results/smoke/rmt/condition.parquet")
+    assert (
+        condition.height == 2 * 6
+        and parquet.provenance(work / "results/smoke/rmt/condition.parquet")["params"]["n"] == 60
+    )
     assert (work / "results/init/bn-d8-s0.pt").is_file() and (work / "logs/prepare_cifar10.log").is_file()
 
 

@@ -18,8 +18,9 @@ def describe_data(data: dict) -> str:
 
 
 def provenance_line(provenance: dict) -> str:
-    """'profile cpu · <data description> · code <version>' for a figure subtitle."""
-    return f"profile {provenance['profile']} · {describe_data(provenance['data'])} · code {provenance['code_version']}"
+    """'profile cpu · <data description, if any> · code <version>' for a figure subtitle."""
+    data = [describe_data(provenance["data"])] if "data" in provenance else []
+    return " · ".join([f"profile {provenance['profile']}", *data, f"code {provenance['code_version']}"])
 
 
 def claims_lines(claims: pl.DataFrame) -> list[str]:
