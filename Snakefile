@@ -20,6 +20,7 @@ rule all:
     default_target: True
     input:
         FIGURES,
+        TABLES,
         "figures/claims.md",
 
 
@@ -37,6 +38,8 @@ rule init_checkpoints:
 rule init_probes:
     input:
         moments_files(),
+        gradient_files("table"),
+        gradient_files("params"),
 
 
 rule rmt_tables:
@@ -47,4 +50,5 @@ rule rmt_tables:
 rule figures:
     input:
         FIGURES,
+        TABLES,
         "figures/claims.md",

@@ -48,10 +48,16 @@ def markdown(table: pl.DataFrame) -> str:
     lines = ["| target | claim | quantity | value | rule | agrees | profile |", "|---|---|---|---|---|---|---|"]
     for row in table.iter_rows(named=True):
         verdict = "yes" if row["agrees"] else "**no**"
-        lines.append(
-            f"| {row['target']} | {row['claim']} | {row['quantity']} | {row['value']:.3g} | "
-            f"{row['rule']} | {verdict} | {row['profile']} |"
-        )
+        cells = [
+            row["target"],
+            row["claim"],
+            row["quantity"],
+            f"{row['value']:.3g}",
+            row["rule"],
+            verdict,
+            row["profile"],
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", r"\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -93,12 +93,19 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     milestones = params["train"]["lr_milestones"]
     if list(milestones) != sorted(set(milestones)):
         return ("train", "lr_milestones"), f"{milestones} must be strictly increasing"
+    convs = depth - 1  # conv layers of a 6n+2 ResNet; the linear layer is the last weight layer
+    first = 1 if params["contradictions"]["stem_is_layer_1"] else 0
+    gradients = params["probes"]["gradients"]
+    for key, value in gradients.items():
+        for layer in value if isinstance(value, list) else [value]:
+            if not first <= layer < first + convs:
+                return ("probes", "gradients", key), f"layer {layer} is not a conv layer of ResNet-{depth}"
     factors = params["rmt"]["spectrum_factors"]
     if list(factors) != sorted(set(factors)):
         return ("rmt", "spectrum_factors"), f"{factors} must be strictly increasing"
-    for name in params["figures"]["fig3"]["variants"]:
+    for name in params["probes"]["variants"]:
         if name not in params["variants"]:
-            return ("figures", "fig3", "variants"), f"'{name}' is not a key of 'variants'"
+            return ("probes", "variants"), f"'{name}' is not a key of 'variants'"
     return None
 
 

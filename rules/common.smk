@@ -12,10 +12,9 @@ except params_file.ParamsError as error:
 
 PROFILE = P["profile"]
 DEPTH = P["model"]["depth"]
-FIG3 = P["figures"]["fig3"]
-CIFAR10_ROOT = (
-    P["cifar10_root"] or "data/raw"
-)  # data/raw: where download_cifar10 puts the canonical set
+COMPARED = P["probes"]["variants"]  # the init probes' pair, normalized first
+# data/raw: where download_cifar10 puts the canonical set when no local copy is configured
+CIFAR10_ROOT = P["cifar10_root"] or "data/raw"
 DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.json"}
 
 # The pipeline/ modules each kind of job imports: rules list them as inputs, so a code change reruns exactly the
@@ -37,28 +36,48 @@ CODE = {
         "pipeline/rmt/experiments.py",
     ],
     "rmt_analysis": ["pipeline/analysis/rmt.py", "pipeline/rmt/theory.py"],
+    "gradients": [
+        "pipeline/probes/summands.py",
+        "pipeline/parquet.py",
+        "pipeline/provenance.py",
+        "pipeline/jobs.py",
+    ],
+    "gradient_analysis": ["pipeline/analysis/gradients.py", "pipeline/parquet.py"],
     "claims": ["pipeline/claims.py"],
     "plots": ["pipeline/plots/render.py"],
 }
 
 RMT_FIGURES = ["fig8", "fig9", "fig10", "fig11", "fig12"]
+# The gradient-summand targets and the folder each one is written to.
+GRADIENT_TARGETS = {
+    "table1": "tables",
+    "table4": "tables",
+    "fig2": "figures",
+    "fig23": "figures",
+}
+TABLES = ["tables/table1.md", "tables/table4.md"]
 RMT = {
     kind: f"results/{PROFILE}/rmt/{kind}.parquet"
     for kind in ("theory", "spectra", "condition")
 }
-FIGURES = ["figures/fig3.svg"] + [f"figures/{fig}.svg" for fig in RMT_FIGURES]
+FIGURES = ["figures/fig3.svg", "figures/fig2.svg", "figures/fig23.svg"] + [
+    f"figures/{fig}.svg" for fig in RMT_FIGURES
+]
 INIT_CHECKPOINTS = [
-    f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in FIG3["variants"]
+    f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED
 ]
 CLAIMS = [
     f"results/{PROFILE}/claims/fig3.parquet",
     f"results/{PROFILE}/claims/rmt.parquet",
+    f"results/{PROFILE}/claims/gradients.parquet",
 ]
 
 
 wildcard_constraints:
     profile=PROFILE,
     rmt_figure="|".join(RMT_FIGURES),
+    gradient_table="table1|table4",
+    gradient_figure="fig2|fig23",
     variant="|".join(P["variants"]),
     depth=r"\d+",
     seed=r"\d+",
@@ -78,7 +97,7 @@ def moments_files():
     """The Figure 3 probe outputs of the active profile, normalized variant first."""
     return [
         f"results/{PROFILE}/moments/{v}-d{DEPTH}-s{P['probes']['seed']}.parquet"
-        for v in FIG3["variants"]
+        for v in COMPARED
     ]
 
 
@@ -92,3 +111,11 @@ def rmt_figure_data(wildcards):
         "fig12": ["condition"],
     }[wildcards.rmt_figure]
     return {kind: RMT[kind] for kind in needs}
+
+
+def gradient_files(kind):
+    """The gradient probe's outputs ("table" or "params") for the compared pair, normalized first."""
+    return [
+        f"results/{PROFILE}/gradients/{v}-d{DEPTH}-s{P['probes']['seed']}.{kind}.parquet"
+        for v in COMPARED
+    ]

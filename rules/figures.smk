@@ -14,6 +14,7 @@ rule claims_fig3:
         "../envs/figures.yaml"
     params:
         rules=lookup(dpath="figures/fig3", within=P),
+        compared=lookup(dpath="probes/variants", within=P),
         profile=PROFILE,
     script:
         "scripts/claims_fig3.py"
@@ -47,3 +48,61 @@ rule claims:
         "../envs/figures.yaml"
     script:
         "scripts/claims.py"
+
+
+rule claims_gradients:
+    input:
+        tables=gradient_files("table"),
+        params=gradient_files("params"),
+        code=CODE["gradient_analysis"] + CODE["claims"],
+    output:
+        claims=f"results/{PROFILE}/claims/gradients.parquet",
+        markdown=[f"{GRADIENT_TARGETS[t]}/{t}.claims.md" for t in GRADIENT_TARGETS],
+    log:
+        f"logs/{PROFILE}/claims_gradients.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        table1=lookup(dpath="figures/table1", within=P),
+        fig2=lookup(dpath="figures/fig2", within=P),
+        fig23=lookup(dpath="figures/fig23", within=P),
+        layers=lookup(dpath="probes/gradients", within=P),
+        compared=lookup(dpath="probes/variants", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/claims_gradients.py"
+
+
+rule table_gradients:
+    input:
+        tables=gradient_files("table"),
+        code=CODE["gradient_analysis"],
+    output:
+        markdown="tables/{gradient_table}.md",
+        parquet="tables/{gradient_table}.parquet",
+    log:
+        f"logs/{PROFILE}/{{gradient_table}}.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        layers=lookup(dpath="probes/gradients", within=P),
+    script:
+        "scripts/table_gradients.py"
+
+
+rule figure_gradients:
+    input:
+        params=gradient_files("params"),
+        claims=f"results/{PROFILE}/claims/gradients.parquet",
+        code=CODE["gradient_analysis"] + CODE["plots"] + ["pipeline/plots/gradients.py"],
+    output:
+        svg="figures/{gradient_figure}.svg",
+        png="figures/{gradient_figure}.png",
+    log:
+        f"logs/{PROFILE}/figure_{{gradient_figure}}.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        layers=lookup(dpath="probes/gradients", within=P),
+    script:
+        "scripts/figure_gradients.py"

@@ -20,3 +20,25 @@ rule probe_moments:
         profile=PROFILE,
     script:
         "scripts/probe_moments.py"
+
+
+rule probe_gradients:
+    input:
+        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        data=DATA["npz"],
+        provenance=DATA["provenance"],
+        code=CODE["model"] + CODE["batches"] + CODE["gradients"],
+    output:
+        table="results/{profile}/gradients/{variant}-d{depth}-s{seed}.table.parquet",
+        params="results/{profile}/gradients/{variant}-d{depth}-s{seed}.params.parquet",
+    log:
+        "logs/{profile}/gradients/{variant}-d{depth}-s{seed}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 4
+    params:
+        probes=lookup(dpath="probes", within=P),
+        stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/probe_gradients.py"

@@ -62,7 +62,7 @@ def _edited(path: str, value):
         ("variants.bn.parts", ["gamma", "alpha"], "key 'variants.bn.parts.1'"),
         ("contradictions.epoch_rule", "guess", "key 'contradictions.epoch_rule'"),
         ("train.lr_milestones", [0.75, 0.5], "key 'train.lr_milestones'"),
-        ("figures.fig3.variants", ["bn", "nonexistent"], "key 'figures.fig3.variants'"),
+        ("probes.variants", ["bn", "nonexistent"], "key 'probes.variants'"),
     ],
 )
 def test_bad_values_in_the_file_name_file_and_key(path, value, expected):
@@ -87,9 +87,15 @@ def test_overrides_are_validated_and_attributed():
 
 
 def test_string_overrides_from_snakemake_are_typed():
-    params = config.resolve(RAW, "params.yaml", {"model": {"depth": "8"}, "probes": {"batches": "3"}})
-    assert params["model"]["depth"] == 8 and params["probes"]["batches"] == 3
+    typed = {"profile": "smoke", "model": {"depth": "14"}, "probes": {"batches": "3"}}
+    params = config.resolve(RAW, "params.yaml", typed)
+    assert params["model"]["depth"] == 14 and params["probes"]["batches"] == 3
     assert config.resolve(RAW, "params.yaml", {"cifar10_root": "../x"})["cifar10_root"] == "../x"
+
+
+def test_layers_must_exist_at_the_depth():
+    message = _error(RAW, {"model": {"depth": 56}})
+    assert "key 'probes.gradients.table1_layers': layer 90 is not a conv layer of ResNet-56" in message
 
 
 def test_override_wins_over_profile():

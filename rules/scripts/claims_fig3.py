@@ -8,7 +8,7 @@ sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     summary, record = moments.read(list(sm.input.moments))
     rules = sm.params.rules
-    normalized, unnormalized = rules["variants"]
+    normalized, unnormalized = sm.params.compared
     checks = moments.claims(
         summary, normalized, unnormalized, rules["min_none_decades"], rules["max_bn_decades"], sm.params.profile
     )

@@ -1,0 +1,172 @@
+"""Table 1 / Table 4, Fig. 2 and Fig. 23 from the gradient probe's Parquet: tables in the paper's layout, claims."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from pipeline.claims import Check
+
+
+def wide_table(table: pl.DataFrame, layers: list[int]) -> pl.DataFrame:
+    """One row per (layer, variant): a, b, c, d (means over the kernel) and the ratio a/d."""
+    return (
+        table.filter(pl.col("layer").is_in(layers))
+        .pivot(on="stat", index=["layer", "variant", "dead_params"], values="value")
+        .with_columns(ratio=pl.col("a") / pl.col("d"))
+        .sort("layer", "variant")
+    )
+
+
+def markdown(wide: pl.DataFrame, title: str, note: str) -> str:
+    """The table as Markdown, as the paper lays it out (values to 3 significant digits)."""
+    lines = [
+        f"# {title}",
+        "",
+        note,
+        "",
+        "| layer | network | (a) sum abs(d) | (b) sum_b abs(sum_xy d) | "
+        "(c) sum_xy abs(sum_b d) | (d) abs(sum d) | (a)/(d) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in wide.iter_rows(named=True):
+        lines.append(
+            f"| {r['layer']} | {r['variant']} | {r['a']:.3g} | {r['b']:.3g} | {r['c']:.3g} | {r['d']:.3g} | "
+            f"{r['ratio']:.3g} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def table_claims(
+    wide: pl.DataFrame, target: str, normalized: str, unnormalized: str, none_max: float, bn_min: float, profile: str
+) -> list[Check]:
+    """Per layer: (a)/(d) within a factor ~2 for the unnormalized net, ~100x for the batch-normalized one."""
+    checks = []
+    for r in wide.iter_rows(named=True):
+        if r["variant"] == unnormalized:
+            checks.append(
+                Check(
+                    target,
+                    "unnormalized: (a) and (d) within a factor ~2",
+                    f"{unnormalized}: (a)/(d) at layer {r['layer']}",
+                    r["ratio"],
+                    f"<= {none_max:g}",
+                    r["ratio"] <= none_max,
+                    profile,
+                )
+            )
+        elif r["variant"] == normalized:
+            checks.append(
+                Check(
+                    target,
+                    "batch-normalized: (a) and (d) differ by ~100x",
+                    f"{normalized}: (a)/(d) at layer {r['layer']}",
+                    r["ratio"],
+                    f">= {bn_min:g}",
+                    r["ratio"] >= bn_min,
+                    profile,
+                )
+            )
+    return checks
+
+
+def _excess_kurtosis(values: pl.Series) -> float:
+    centered = values - values.mean()
+    return float((centered**4).mean() / (centered**2).mean() ** 2 - 3)
+
+
+def fig2_claims(
+    params: pl.DataFrame, layer: int, normalized: str, unnormalized: str, min_ratio: float, profile: str
+) -> list[Check]:
+    """none's gradients ~100x larger than bn's, with heavier tails."""
+    grads = {
+        v: params.filter(pl.col("variant") == v, pl.col("stat") == "grad", pl.col("layer") == layer)["value"]
+        for v in (normalized, unnormalized)
+    }
+    ratio = float(grads[unnormalized].abs().mean() / grads[normalized].abs().mean())
+    kurtosis = {v: _excess_kurtosis(g) for v, g in grads.items()}
+    return [
+        Check(
+            "fig2",
+            "unnormalized gradients ~100x larger",
+            f"mean |gradient| at layer {layer}, {unnormalized} / {normalized}",
+            ratio,
+            f">= {min_ratio:g}",
+            ratio >= min_ratio,
+            profile,
+        ),
+        Check(
+            "fig2",
+            "unnormalized gradients have heavier tails",
+            f"excess kurtosis at layer {layer}, {unnormalized} (bn: {kurtosis[normalized]:.3g})",
+            kurtosis[unnormalized],
+            f"> {normalized}'s",
+            kurtosis[unnormalized] > kurtosis[normalized],
+            profile,
+        ),
+    ]
+
+
+def gradient_histograms(params: pl.DataFrame, layer: int, bins: int) -> pl.DataFrame:
+    """Per variant, a histogram of the layer's kernel gradients on its own symmetric range (separate scales)."""
+    frames = []
+    for (variant,), part in params.filter(pl.col("layer") == layer, pl.col("stat") == "grad").group_by("variant"):
+        values = part["value"].to_numpy()
+        edges = np.linspace(-np.abs(values).max(), np.abs(values).max(), bins + 1)
+        counts, _ = np.histogram(values, bins=edges)
+        frames.append(pl.DataFrame({"variant": variant, "left": edges[:-1], "right": edges[1:], "count": counts}))
+    return pl.concat(frames).sort("variant", "left")
+
+
+def scatter(params: pl.DataFrame, layer: int) -> pl.DataFrame:
+    """Fig. 23's points: per kernel parameter (a) and (d), dead parameters (all summands zero) left out."""
+    return (
+        params.filter(pl.col("layer") == layer, pl.col("stat").is_in(["a", "d"]))
+        .pivot(on="stat", index=["variant", "param"], values="value")
+        .filter(pl.col("a") > 0)
+    )
+
+
+def fig23_claims(
+    points: pl.DataFrame, layer: int, normalized: str, unnormalized: str, rules: dict, profile: str
+) -> list[Check]:
+    """none: |sum d| and sum |d| lie on a line; bn: no relation, and much smaller."""
+    r = {
+        v: float(points.filter(pl.col("variant") == v).select(pl.corr("a", "d"))[0, 0])
+        for v in (normalized, unnormalized)
+    }
+    median = {v: float(points.filter(pl.col("variant") == v)["d"].median()) for v in (normalized, unnormalized)}
+    size = median[normalized] / median[unnormalized]
+    if not all(math.isfinite(v) for v in (*r.values(), size)):
+        raise ValueError(f"layer {layer}: too few live kernel parameters to decide Fig. 23's claim")
+    return [
+        Check(
+            "fig23",
+            "unnormalized: points on a line",
+            f"{unnormalized}: Pearson r of (a), (d) at layer {layer}",
+            r[unnormalized],
+            f">= {rules['none_min_correlation']:g}",
+            r[unnormalized] >= rules["none_min_correlation"],
+            profile,
+        ),
+        Check(
+            "fig23",
+            "batch-normalized: no relation",
+            f"{normalized}: Pearson r of (a), (d) at layer {layer}",
+            r[normalized],
+            f"<= {rules['bn_max_correlation']:g}",
+            r[normalized] <= rules["bn_max_correlation"],
+            profile,
+        ),
+        Check(
+            "fig23",
+            "batch-normalized: much smaller",
+            f"median (d) at layer {layer}, {normalized} / {unnormalized}",
+            size,
+            f"<= {rules['max_size_ratio']:g}",
+            size <= rules["max_size_ratio"],
+            profile,
+        ),
+    ]

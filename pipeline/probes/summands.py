@@ -1,0 +1,146 @@
+"""Exact statistics of the summands of a conv kernel's gradient (Table 1, Table 4, Fig. 2, 7, 22, 23).
+
+For a conv weight K(co, ci, i, j) the gradient is a sum over images b and output positions (x, y) of
+    d[b, x, y] = dL/dOUT(b, co, x, y) * IN(b, ci, x+i, y+j)          (eq. 4)
+With U = unfold(IN) (B, ci*kh*kw, L positions) and g = dL/dOUT (B, co, L), every statistic is a contraction:
+    (a) sum_bxy |d|       = sum_bl |g[b,co,l]| |U[b,k,l]|              one matmul of |g| and |U|
+    (b) sum_b |sum_xy d|  = sum_b |G_b|,  G_b = g_b U_b^T              per-image gradients (batched matmul)
+    (c) sum_xy |sum_b d|  = sum_l |P_l|,  P_l = sum_b g[b,:,l] U[b,:,l]^T  per-position gradients
+    (d) |sum_bxy d|       = |sum_b G_b|                                the gradient itself
+each scaled by 1 / (L x B) as in the paper. No summand tensor of size B x L x co x k is ever formed, and there
+is no loop over images. A test checks all four against per-image, per-position autograd on a small network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline.jobs import progress
+from pipeline.models import layer_module
+
+STATS = ("a", "b", "c", "d")  # Table 1's columns, in the paper's order
+
+
+@dataclass
+class ConvTrace:
+    """What one conv saw in one forward/backward pass: its input and the gradient of the loss at its output."""
+
+    conv: nn.Conv2d
+    inputs: torch.Tensor  # (B, ci, H, W)
+    grad_out: torch.Tensor  # (B, co, H', W')
+
+    def unfolded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(U, g): U (B, ci*kh*kw, L) in float64, g (B, co, L) in float64."""
+        c = self.conv
+        u = F.unfold(self.inputs.double(), c.kernel_size, c.dilation, c.padding, c.stride)
+        return u, self.grad_out.double().flatten(2)
+
+
+def kernel_statistics(trace: ConvTrace) -> dict[str, torch.Tensor]:
+    """The four statistics per kernel parameter, each shaped like the weight (co, ci, kh, kw), scaled 1/(L B)."""
+    u, g = trace.unfolded()
+    batch, positions = g.shape[0], g.shape[2]
+    per_image = torch.einsum("bol,bkl->bok", g, u)
+    per_position = torch.einsum("bol,bkl->lok", g, u)
+    stats = {
+        "a": torch.einsum("bol,bkl->ok", g.abs(), u.abs()),
+        "b": per_image.abs().sum(0),
+        "c": per_position.abs().sum(0),
+        "d": per_image.sum(0).abs(),
+    }
+    shape = trace.conv.weight.shape
+    return {k: (v / (positions * batch)).reshape(shape) for k, v in stats.items()}
+
+
+def gradient(trace: ConvTrace) -> torch.Tensor:
+    """The kernel's gradient sum_bxy d (signed), shaped like the weight, from the same contraction."""
+    u, g = trace.unfolded()
+    return torch.einsum("bol,bkl->ok", g, u).reshape(trace.conv.weight.shape)
+
+
+def parameter_summands(trace: ConvTrace, index: tuple[int, int, int, int]) -> torch.Tensor:
+    """All summands d[b, x, y] of one kernel parameter (co, ci, i, j): a (B, L) tensor (Fig. 22)."""
+    co, ci, i, j = index
+    u, g = trace.unfolded()
+    kh, kw = trace.conv.kernel_size
+    return g[:, co, :] * u[:, (ci * kh + i) * kw + j, :]
+
+
+def trace_convs(
+    model: nn.Module, convs: dict[int, nn.Conv2d], images: torch.Tensor, labels: torch.Tensor, loss_fn=F.cross_entropy
+) -> tuple[dict[int, ConvTrace], torch.Tensor, torch.Tensor]:
+    """One forward and backward pass of the mini-batch loss, training mode; record each listed conv.
+
+    Returns (traces by layer number, logits, dL/dlogits). The loss is ``loss_fn`` (mean over the batch, as in
+    training); the statistics' ratios do not depend on that choice, their scale does.
+    """
+    model.train()
+    model.zero_grad(set_to_none=True)
+    inputs: dict[int, torch.Tensor] = {}
+    outputs: dict[int, torch.Tensor] = {}
+
+    def keep(layer):
+        def hook(_module, args, out):
+            inputs[layer] = args[0].detach()
+            out.retain_grad()
+            outputs[layer] = out
+
+        return hook
+
+    handles = [conv.register_forward_hook(keep(layer)) for layer, conv in convs.items()]
+    try:
+        logits = model(images)
+        logits.retain_grad()
+        loss_fn(logits, labels).backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    traces = {layer: ConvTrace(convs[layer], inputs[layer], outputs[layer].grad.detach()) for layer in convs}
+    return traces, logits.detach(), logits.grad.detach()
+
+
+def run(
+    checkpoint_path: str,
+    data_npz: str,
+    data_provenance: str,
+    probe_params: dict,
+    stem_is_layer_1: bool,
+    profile: str,
+    table_path: str,
+    params_path: str,
+) -> None:
+    """Probe one initial checkpoint on one mini-batch; write the per-layer table and the per-parameter values.
+
+    Table (long): layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters
+    whose summands are all zero (a dead input channel). Parameters (long): layer, param (flat index into the
+    weight), stat (grad for the Fig. 2 layer; a and d for the Fig. 23 layer), value.
+    """
+    model, state = checkpoints.load_model(checkpoint_path)
+    cifar = batches.load_prepared(data_npz)
+    images, labels = next(batches.probe_batches(cifar, probe_params["batch_size"], 1, probe_params["data_seed"]))
+    chosen = probe_params["gradients"]
+    layers = sorted({*chosen["table1_layers"], *chosen["table4_layers"], chosen["fig2_layer"], chosen["fig23_layer"]})
+    convs = {k: layer_module(model, k, stem_is_layer_1) for k in layers}
+    traces, _, _ = trace_convs(model, convs, images, labels)
+    identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
+    table, per_param = [], []
+    for layer in progress(layers, len(layers), "layers"):
+        stats = kernel_statistics(traces[layer])
+        dead = int((stats["a"] == 0).sum())
+        table += [{"layer": layer, "stat": k, "value": float(stats[k].mean()), "dead_params": dead} for k in STATS]
+        wanted = {chosen["fig2_layer"]: {"grad": gradient(traces[layer])}, chosen["fig23_layer"]: stats}
+        for name, values in wanted.get(layer, {}).items():
+            if name in ("grad", "a", "d"):
+                flat = values.flatten()
+                per_param.append(
+                    pl.DataFrame({"layer": layer, "param": range(flat.numel()), "stat": name, "value": flat.tolist()})
+                )
+    record = provenance.record(profile, {**probe_params, **identity}, cifar10.load_provenance(data_provenance))
+    parquet.write(pl.DataFrame(table).with_columns(**{k: pl.lit(v) for k, v in identity.items()}), table_path, record)
+    parquet.write(pl.concat(per_param).with_columns(**{k: pl.lit(v) for k, v in identity.items()}), params_path, record)

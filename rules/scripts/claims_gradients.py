@@ -1,0 +1,36 @@
+"""Snakemake adapter: decide the claims of Table 1, Table 4, Fig. 2 and Fig. 23 from the gradient probe."""
+
+import polars as pl
+
+from pipeline import claims, parquet
+from pipeline.analysis import gradients
+from pipeline.jobs import logged
+
+sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
+with logged(sm):
+    table = pl.concat([pl.read_parquet(p) for p in sm.input.tables])
+    params = pl.concat([pl.read_parquet(p) for p in sm.input.params])
+    bn, none = sm.params.compared
+    layers, profile, table1 = sm.params.layers, sm.params.profile, sm.params.table1
+    checks = {
+        target: gradients.table_claims(
+            gradients.wide_table(table, layers[f"{target}_layers"]),
+            target,
+            bn,
+            none,
+            table1["none_max_ratio"],
+            table1["bn_min_ratio"],
+            profile,
+        )
+        for target in ("table1", "table4")  # Table 4 is decided by Table 1's rules
+    }
+    checks["fig2"] = gradients.fig2_claims(
+        params, layers["fig2_layer"], bn, none, sm.params.fig2["min_magnitude_ratio"], profile
+    )
+    points = gradients.scatter(params, layers["fig23_layer"])
+    checks["fig23"] = gradients.fig23_claims(points, layers["fig23_layer"], bn, none, dict(sm.params.fig23), profile)
+    everything = claims.frame(c for target in checks.values() for c in target)
+    parquet.write(everything, sm.output.claims, parquet.provenance(sm.input.tables[0]))
+    for markdown, target in zip(sm.output.markdown, checks, strict=True):
+        claims.write_markdown(claims.frame(checks[target]), markdown)
+    print(claims.markdown(everything))

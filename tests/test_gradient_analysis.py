@@ -1,0 +1,94 @@
+"""Table 1 / Table 4, Fig. 2 and Fig. 23 from probe-shaped Parquet: layout, decision rules, chart specs."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from pipeline.analysis import gradients as analysis
+from pipeline.plots import gradients as plots
+
+PROVENANCE = {
+    "profile": "smoke",
+    "code_version": "abc",
+    "params": {"depth": 110, "seed": 0, "batch_size": 128, "variants": ["bn", "none"]},
+    "data": {"canonical": True, "md5": {"data_batch_1": "c99cafc152244af753f735de768cd75f"}},
+}
+NO_CLAIMS = pl.DataFrame(schema={"quantity": pl.String, "value": pl.Float64, "rule": pl.String, "agrees": pl.Boolean})
+
+
+def _table(ratios: dict[str, float]) -> pl.DataFrame:
+    rows = []
+    for variant, ratio in ratios.items():
+        for layer in (18, 54):
+            for stat, value in zip("abcd", (ratio, ratio / 2, ratio / 3, 1.0), strict=True):
+                rows.append({"variant": variant, "layer": layer, "stat": stat, "value": value * 1e-5, "dead_params": 0})
+    return pl.DataFrame(rows)
+
+
+def test_wide_table_and_markdown_in_the_papers_layout():
+    wide = analysis.wide_table(_table({"bn": 150.0, "none": 2.0}), [54])
+    assert wide.height == 2 and wide["ratio"].to_list() == [150.0, 2.0]
+    text = analysis.markdown(wide, "Table 1", "note")
+    assert (
+        text.startswith("# Table 1") and "| 54 | bn | 0.0015 |" in text and text.count("\n|") == 4
+    )  # header, rule, two rows
+
+
+def test_table_claims_follow_the_rules():
+    agree = analysis.table_claims(
+        analysis.wide_table(_table({"bn": 150.0, "none": 2.0}), [18, 54]), "table1", "bn", "none", 3.0, 20.0, "cpu"
+    )
+    assert len(agree) == 4 and all(c.agrees for c in agree)
+    disagree = analysis.table_claims(
+        analysis.wide_table(_table({"bn": 5.0, "none": 8.0}), [18]), "table1", "bn", "none", 3.0, 20.0, "cpu"
+    )
+    assert [c.agrees for c in disagree] == [False, False]
+
+
+def _params(seed=0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    a_none = rng.lognormal(-8, 1, 500)
+    a_bn = rng.lognormal(-10, 0.2, 500)
+    frames = [
+        pl.DataFrame(
+            {"variant": "none", "layer": 55, "param": range(500), "stat": "grad", "value": rng.standard_t(3, 500) * 100}
+        ),
+        pl.DataFrame(
+            {"variant": "bn", "layer": 55, "param": range(500), "stat": "grad", "value": rng.standard_normal(500)}
+        ),
+        pl.DataFrame({"variant": "none", "layer": 54, "param": range(500), "stat": "a", "value": a_none}),
+        pl.DataFrame({"variant": "none", "layer": 54, "param": range(500), "stat": "d", "value": a_none * 0.5}),
+        pl.DataFrame({"variant": "bn", "layer": 54, "param": range(500), "stat": "a", "value": a_bn}),
+        pl.DataFrame(
+            {"variant": "bn", "layer": 54, "param": range(500), "stat": "d", "value": a_bn * rng.uniform(0, 0.01, 500)}
+        ),
+    ]
+    return pl.concat(frames)
+
+
+def test_fig2_and_fig23_claims_and_charts():
+    params = _params()
+    fig2 = analysis.fig2_claims(params, 55, "bn", "none", 10.0, "cpu")
+    assert [c.agrees for c in fig2] == [True, True] and fig2[0].value > 50
+    points = analysis.scatter(params, 54)
+    fig23 = analysis.fig23_claims(
+        points, 54, "bn", "none", {"none_min_correlation": 0.7, "bn_max_correlation": 0.5, "max_size_ratio": 0.1}, "cpu"
+    )
+    assert [c.agrees for c in fig23] == [True, True, True]
+    spec = plots.fig23(points, 54, NO_CLAIMS, PROVENANCE).to_dict()
+    dots = spec["layer"][1]
+    assert dots["mark"]["type"] == "circle" and dots["encoding"]["x"]["scale"]["type"] == "log"
+    assert (dots["encoding"]["x"]["field"], dots["encoding"]["y"]["field"]) == ("a", "d")
+    histograms = analysis.gradient_histograms(params, 55, 20)
+    assert histograms.group_by("variant").agg(pl.col("count").sum())["count"].to_list() == [500, 500]
+    spec2 = plots.fig2(histograms, 55, NO_CLAIMS, PROVENANCE).to_dict()
+    assert [p["title"] for p in spec2["hconcat"]] == ["bn", "none"]
+    assert all(p["encoding"]["y"]["scale"]["type"] == "log" for p in spec2["hconcat"])
+
+
+def test_dead_parameters_are_left_out_of_the_scatter():
+    params = _params().with_columns(
+        value=pl.when((pl.col("param") < 10) & pl.col("stat").is_in(["a", "d"])).then(0.0).otherwise(pl.col("value"))
+    )
+    assert analysis.scatter(params, 54).height == 2 * 490

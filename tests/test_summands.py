@@ -1,0 +1,70 @@
+"""The Table-1 statistics from contractions equal a brute-force per-image, per-position autograd computation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pipeline import models
+from pipeline.norms import NormSpec
+from pipeline.probes import summands
+
+
+def _tiny(where: str) -> models.ResNet:
+    spec = NormSpec(where, frozenset() if where == "none" else frozenset({"gamma", "beta", "mu", "sigma"}))
+    model = models.ResNet(8, spec, widths=(4, 6, 8))
+    return models.initialize(model, "xavier_uniform", torch.Generator().manual_seed(0)).double()
+
+
+def _brute_force_summands(trace: summands.ConvTrace) -> torch.Tensor:
+    """d[b, x, y] for every kernel parameter, one autograd call per image and output position: (B, H', W', *K)."""
+    conv, inputs, grad_out = trace.conv, trace.inputs.double(), trace.grad_out.double()
+    batch, _, height, width = grad_out.shape
+    out = torch.empty(batch, height, width, *conv.weight.shape, dtype=torch.float64)
+    for b in range(batch):
+        for x in range(height):
+            for y in range(width):
+                weight = conv.weight.detach().double().clone().requires_grad_(True)
+                response = F.conv2d(inputs[b : b + 1], weight, None, conv.stride, conv.padding)[0, :, x, y]
+                (out[b, x, y],) = torch.autograd.grad((grad_out[b, :, x, y] * response).sum(), weight)
+    return out
+
+
+@pytest.mark.parametrize("where", ["none", "every"])
+@pytest.mark.parametrize("layer", [2, 4, 7])  # stride 1 in stage 1, the stride-2 conv of stage 2, stage 3
+def test_statistics_equal_brute_force(where, layer):
+    torch.manual_seed(1)
+    model = _tiny(where)
+    images, labels = torch.randn(3, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 3, 7])
+    conv = models.layer_module(model, layer)
+    traces, _, _ = summands.trace_convs(model, {layer: conv}, images, labels)
+    trace = traces[layer]
+    # The captured output gradient is the real one: the contraction reproduces autograd's weight gradient.
+    assert torch.allclose(summands.gradient(trace), conv.weight.grad.double(), rtol=1e-10, atol=1e-14)
+    d = _brute_force_summands(trace)
+    scale = d.shape[0] * d.shape[1] * d.shape[2]
+    expected = {
+        "a": d.abs().sum((0, 1, 2)),
+        "b": d.sum((1, 2)).abs().sum(0),
+        "c": d.sum(0).abs().sum((0, 1)),
+        "d": d.sum((0, 1, 2)).abs(),
+    }
+    stats = summands.kernel_statistics(trace)
+    for key in summands.STATS:
+        assert torch.allclose(stats[key], expected[key] / scale, rtol=1e-5, atol=0), key
+    # The inequalities that make Table 1 meaningful: (a) bounds (b) and (c), which bound (d).
+    assert torch.all(stats["a"] >= stats["b"] - 1e-12) and torch.all(stats["a"] >= stats["c"] - 1e-12)
+    assert torch.all(stats["b"] >= stats["d"] - 1e-12) and torch.all(stats["c"] >= stats["d"] - 1e-12)
+    index = (1, 2, 0, 2)
+    assert torch.allclose(
+        summands.parameter_summands(trace, index).reshape(-1), d[(..., *index)].reshape(-1), rtol=1e-10, atol=1e-14
+    )
+
+
+def test_logit_gradients_are_per_image_softmax_minus_onehot_over_batch():
+    model = _tiny("none")
+    images, labels = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
+    _, logits, grad = summands.trace_convs(model, {}, images, labels)
+    expected = (torch.softmax(logits, 1) - F.one_hot(labels, 10)) / 4
+    assert torch.allclose(grad, expected)
