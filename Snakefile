@@ -38,8 +38,7 @@ rule init_checkpoints:
 rule init_probes:
     input:
         moments_files(),
-        gradient_files("table"),
-        gradient_files("params"),
+        [gradient_files(kind) for kind in ("table", "params", "logits", "channels")],
 
 
 rule rmt_tables:

@@ -52,7 +52,9 @@ def one(family: str, variant: str) -> dict:
         if family == "moments":
             moments.run(*common, str(Path(tmp, "m.parquet")))
         else:
-            summands.run(*common, str(Path(tmp, "t.parquet")), str(Path(tmp, "p.parquet")))
+            summands.run(
+                *common, {k: str(Path(tmp, f"{k}.parquet")) for k in ("table", "params", "logits", "channels")}
+            )
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

@@ -66,6 +66,15 @@ def write_markdown(table: pl.DataFrame, markdown_path: str | Path) -> None:
     write_text(markdown_path, markdown(table))
 
 
+def write_per_target(checks: dict[str, list[Check]], markdown_paths: Iterable[str | Path]) -> None:
+    """Write each target's rows to the path named after it (``.../<target>.claims.md``); every target needs one."""
+    paths = {Path(p).name.removesuffix(".claims.md"): p for p in markdown_paths}
+    if set(paths) != set(checks):
+        raise ValueError(f"claims for {sorted(checks)} but Markdown outputs for {sorted(paths)}")
+    for target, rows in checks.items():
+        write_markdown(frame(rows), paths[target])
+
+
 def write(table: pl.DataFrame, parquet_path: str | Path, markdown_path: str | Path, provenance: dict) -> None:
     """Write claim rows as Parquet (with provenance) and as Markdown."""
     parquet.write(table, parquet_path, provenance)

@@ -53,6 +53,8 @@ GRADIENT_TARGETS = {
     "table1": "tables",
     "table4": "tables",
     "fig2": "figures",
+    "fig4": "figures",
+    "fig19": "figures",
     "fig23": "figures",
 }
 TABLES = ["tables/table1.md", "tables/table4.md"]
@@ -60,8 +62,9 @@ RMT = {
     kind: f"results/{PROFILE}/rmt/{kind}.parquet"
     for kind in ("theory", "spectra", "condition")
 }
-FIGURES = ["figures/fig3.svg", "figures/fig2.svg", "figures/fig23.svg"] + [
-    f"figures/{fig}.svg" for fig in RMT_FIGURES
+FIGURES = [
+    f"figures/{fig}.svg"
+    for fig in ["fig2", "fig3", "fig4", "fig19", "fig23", *RMT_FIGURES]
 ]
 INIT_CHECKPOINTS = [
     f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED
@@ -77,7 +80,7 @@ wildcard_constraints:
     profile=PROFILE,
     rmt_figure="|".join(RMT_FIGURES),
     gradient_table="table1|table4",
-    gradient_figure="fig2|fig23",
+    gradient_figure="fig2|fig4|fig19|fig23",
     variant="|".join(P["variants"]),
     depth=r"\d+",
     seed=r"\d+",

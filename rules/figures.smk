@@ -54,6 +54,8 @@ rule claims_gradients:
     input:
         tables=gradient_files("table"),
         params=gradient_files("params"),
+        logits=gradient_files("logits"),
+        channels=gradient_files("channels"),
         code=CODE["gradient_analysis"] + CODE["claims"],
     output:
         claims=f"results/{PROFILE}/claims/gradients.parquet",
@@ -65,7 +67,10 @@ rule claims_gradients:
     params:
         table1=lookup(dpath="figures/table1", within=P),
         fig2=lookup(dpath="figures/fig2", within=P),
+        fig4=lookup(dpath="figures/fig4", within=P),
+        fig19=lookup(dpath="figures/fig19", within=P),
         fig23=lookup(dpath="figures/fig23", within=P),
+        depth=DEPTH,
         layers=lookup(dpath="probes/gradients", within=P),
         compared=lookup(dpath="probes/variants", within=P),
         profile=PROFILE,
@@ -93,6 +98,8 @@ rule table_gradients:
 rule figure_gradients:
     input:
         params=gradient_files("params"),
+        logits=gradient_files("logits"),
+        channels=gradient_files("channels"),
         claims=f"results/{PROFILE}/claims/gradients.parquet",
         code=CODE["gradient_analysis"] + CODE["plots"] + ["pipeline/plots/gradients.py"],
     output:

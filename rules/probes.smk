@@ -31,6 +31,8 @@ rule probe_gradients:
     output:
         table="results/{profile}/gradients/{variant}-d{depth}-s{seed}.table.parquet",
         params="results/{profile}/gradients/{variant}-d{depth}-s{seed}.params.parquet",
+        logits="results/{profile}/gradients/{variant}-d{depth}-s{seed}.logits.parquet",
+        channels="results/{profile}/gradients/{variant}-d{depth}-s{seed}.channels.parquet",
     log:
         "logs/{profile}/gradients/{variant}-d{depth}-s{seed}.log",
     conda:

@@ -41,7 +41,7 @@ def test_chart_spec_is_the_papers_figure():
 
 
 def test_error_bars_are_clipped_only_where_they_cross_zero():
-    data, floor = fig3.chart_data(pl.DataFrame({"mean": [1.0, 0.5], "std": [0.5, 2.0]}))
+    data, floor = render.log_error_bars(pl.DataFrame({"mean": [1.0, 0.5], "std": [0.5, 2.0]}))
     assert floor == 0.01 and data["lower"].to_list() == [0.5, 0.01] and data["upper"].to_list() == [1.5, 2.5]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from pipeline.analysis import gradients as analysis
 from pipeline.plots import gradients as plots
@@ -92,3 +93,68 @@ def test_dead_parameters_are_left_out_of_the_scatter():
         value=pl.when((pl.col("param") < 10) & pl.col("stat").is_in(["a", "d"])).then(0.0).otherwise(pl.col("value"))
     )
     assert analysis.scatter(params, 54).height == 2 * 490
+
+
+def _logits(spread_bn: float) -> pl.DataFrame:
+    rows = []
+    for variant in ("bn", "none"):
+        for image in range(20):
+            for cls in range(10):
+                if variant == "none":
+                    p = 1.0 if cls == 8 else 0.0
+                else:
+                    p = (
+                        (0.5 + spread_bn * (1 if image % 2 else -1))
+                        if cls == 8
+                        else (0.5 - spread_bn * (1 if image % 2 else -1)) / 9
+                    )
+                rows.append(
+                    {
+                        "variant": variant,
+                        "image": image,
+                        "class": cls,
+                        "label": image % 10,
+                        "probability": p,
+                        "gradient": p - (cls == image % 10),
+                    }
+                )
+    return pl.DataFrame(rows)
+
+
+def test_fig4_spread_and_claims():
+    spread = analysis.softmax_spread(_logits(0.2))
+    row = {r["variant"]: r for r in spread.iter_rows(named=True)}
+    assert row["none"]["spread"] == 0 and row["none"]["modal_share"] == 1.0
+    assert abs(row["bn"]["spread"] - 0.2) < 1e-9  # |p8 - mean| = 0.2, and the other classes add up to the same
+    checks = analysis.fig4_claims(spread, "bn", "none", {"none_max_spread": 0.01, "bn_min_spread": 0.05}, "cpu")
+    assert [c.agrees for c in checks] == [True, True]
+    flat = analysis.fig4_claims(
+        analysis.softmax_spread(_logits(0.0)), "bn", "none", {"none_max_spread": 0.01, "bn_min_spread": 0.05}, "cpu"
+    )
+    assert [c.agrees for c in flat] == [True, False]
+    spec = plots.fig4(_logits(0.2), NO_CLAIMS, PROVENANCE).to_dict()
+    assert [p["mark"]["type"] for p in spec["hconcat"]] == ["rect", "rect"]
+    assert spec["resolve"]["scale"]["color"] == "independent"
+
+
+def _channels(none_slope: float) -> pl.DataFrame:
+    rows = []
+    for layer in range(1, 110):
+        for channel in range(4):
+            rows.append({"variant": "none", "layer": layer, "channel": channel, "value": 10 ** (-none_slope * layer)})
+            rows.append({"variant": "bn", "layer": layer, "channel": channel, "value": -0.05 * (1 + channel)})
+    return pl.DataFrame(rows)
+
+
+def test_fig19_stage_ratio_and_claims():
+    rules = {"none_min_early_late": 10.0, "bn_max_decades": 1.0}
+    summary = analysis.channel_summary(_channels(0.03))
+    checks = analysis.fig19_claims(summary, 110, "bn", "none", rules, "cpu")
+    assert [c.agrees for c in checks] == [True, True] and checks[1].value < 1e-9
+    assert checks[0].value == pytest.approx(10 ** (0.03 * 72))  # stage 1 and stage 3 centres are 72 layers apart
+    assert [
+        c.agrees
+        for c in analysis.fig19_claims(analysis.channel_summary(_channels(0.0)), 110, "bn", "none", rules, "cpu")
+    ] == [False, True]
+    spec = plots.fig19(summary, NO_CLAIMS, PROVENANCE).to_dict()
+    assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"

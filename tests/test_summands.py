@@ -38,8 +38,7 @@ def test_statistics_equal_brute_force(where, layer):
     model = _tiny(where)
     images, labels = torch.randn(3, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 3, 7])
     conv = models.layer_module(model, layer)
-    traces, _, _ = summands.trace_convs(model, {layer: conv}, images, labels)
-    trace = traces[layer]
+    trace = summands.trace(model, {layer: conv}, images, labels).convs[layer]
     # The captured output gradient is the real one: the contraction reproduces autograd's weight gradient.
     assert torch.allclose(summands.gradient(trace), conv.weight.grad.double(), rtol=1e-10, atol=1e-14)
     d = _brute_force_summands(trace)
@@ -65,6 +64,17 @@ def test_statistics_equal_brute_force(where, layer):
 def test_logit_gradients_are_per_image_softmax_minus_onehot_over_batch():
     model = _tiny("none")
     images, labels = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
-    _, logits, grad = summands.trace_convs(model, {}, images, labels)
-    expected = (torch.softmax(logits, 1) - F.one_hot(labels, 10)) / 4
-    assert torch.allclose(grad, expected)
+    traced = summands.trace(model, {}, images, labels)
+    expected = (torch.softmax(traced.logits, 1) - F.one_hot(labels, 10)) / 4
+    assert torch.allclose(traced.logit_grad, expected)
+
+
+@pytest.mark.parametrize("where", ["none", "every"])
+def test_channel_gradient_is_the_bias_gradient_after_the_norm(where):
+    model = _tiny(where)
+    images, labels = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
+    traced = summands.trace(model, {}, images, labels)
+    assert sorted(traced.channel_grad) == list(range(1, 8))
+    for layer, slot in enumerate(model.conv_slots(), start=1):
+        bias = slot.conv.bias if where == "none" else slot.norm.bias  # conv bias, or BN's beta
+        assert torch.allclose(traced.channel_grad[layer], bias.grad, rtol=1e-8, atol=1e-12)

@@ -170,3 +170,89 @@ def fig23_claims(
             profile,
         ),
     ]
+
+
+def softmax_spread(logits: pl.DataFrame) -> pl.DataFrame:
+    """Per variant: mean over images of the total-variation distance of each softmax to the batch mean, and the
+    share of images whose most probable class is the batch's most common one (Fig. 4)."""
+    mean_p = logits.group_by("variant", "class").agg(mean_p=pl.col("probability").mean())
+    tv = (
+        logits.join(mean_p, on=["variant", "class"])
+        .group_by("variant", "image")
+        .agg(tv=(pl.col("probability") - pl.col("mean_p")).abs().sum() / 2)
+        .group_by("variant")
+        .agg(spread=pl.col("tv").mean())
+    )
+    top = logits.sort("probability", descending=True).group_by("variant", "image").agg(pl.col("class").first())
+    modal = top.group_by("variant").agg(
+        modal_share=pl.col("class").value_counts(sort=True).first().struct.field("count") / pl.len()
+    )
+    return tv.join(modal, on="variant").sort("variant")
+
+
+def fig4_claims(spread: pl.DataFrame, normalized: str, unnormalized: str, rules: dict, profile: str) -> list[Check]:
+    """none: one class favored for every input and the gradient's input-dependent part vanishes; bn: it does not."""
+    row = {r["variant"]: r for r in spread.iter_rows(named=True)}
+    none, bn = row[unnormalized], row[normalized]
+    return [
+        Check(
+            "fig4",
+            "unnormalized: gradients nearly input-independent",
+            f"{unnormalized}: softmax spread across images (mean TV to the batch mean); "
+            f"{none['modal_share']:.0%} of images favor one class",
+            none["spread"],
+            f"<= {rules['none_max_spread']:g}",
+            none["spread"] <= rules["none_max_spread"],
+            profile,
+        ),
+        Check(
+            "fig4",
+            "batch-normalized: gradients depend on the input",
+            f"{normalized}: softmax spread across images; {bn['modal_share']:.0%} of images favor one class",
+            bn["spread"],
+            f">= {rules['bn_min_spread']:g}",
+            bn["spread"] >= rules["bn_min_spread"],
+            profile,
+        ),
+    ]
+
+
+def channel_summary(channels: pl.DataFrame) -> pl.DataFrame:
+    """Per (variant, layer): mean and std over channels of |channel gradient| (Fig. 19)."""
+    return (
+        channels.group_by("variant", "layer")
+        .agg(mean=pl.col("value").abs().mean(), std=pl.col("value").abs().std(ddof=0))
+        .sort("variant", "layer")
+    )
+
+
+def fig19_claims(
+    summary: pl.DataFrame, depth: int, normalized: str, unnormalized: str, rules: dict, profile: str
+) -> list[Check]:
+    """Stage 1 vs stage 3 (the first and last 2n convs): none much larger early, bn similar."""
+    blocks = 2 * (depth - 2) // 6
+    ratio = {}
+    for variant in (normalized, unnormalized):
+        means = summary.filter(pl.col("variant") == variant).sort("layer")["mean"].to_list()[1:]  # blocks only
+        ratio[variant] = (sum(means[:blocks]) / blocks) / (sum(means[-blocks:]) / blocks)
+    decades = abs(math.log10(ratio[normalized]))
+    return [
+        Check(
+            "fig19",
+            "unnormalized: channel gradients larger in early layers",
+            f"{unnormalized}: mean |channel gradient|, stage 1 / stage 3",
+            ratio[unnormalized],
+            f">= {rules['none_min_early_late']:g}",
+            ratio[unnormalized] >= rules["none_min_early_late"],
+            profile,
+        ),
+        Check(
+            "fig19",
+            "batch-normalized: similarly scaled across layers",
+            f"{normalized}: |log10| of mean |channel gradient|, stage 1 / stage 3",
+            decades,
+            f"<= {rules['bn_max_decades']:g}",
+            decades <= rules["bn_max_decades"],
+            profile,
+        ),
+    ]

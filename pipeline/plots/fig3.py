@@ -7,27 +7,16 @@ floor, a decade below the smallest value, and the subtitle says so.
 
 from __future__ import annotations
 
-import math
-
 import altair as alt
 import polars as pl
 
-from pipeline.plots.render import claims_lines, provenance_line
+from pipeline.plots.render import claims_lines, log_error_bars, provenance_line
 
 PANELS = (("mean", "mean over channels of |channel mean|"), ("var", "mean over channels of channel variance"))
 
 
-def chart_data(summary: pl.DataFrame) -> tuple[pl.DataFrame, float]:
-    """The summary with error-bar ends (lower clipped at the floor), and the floor."""
-    floor = 10.0 ** math.floor(math.log10(summary["mean"].min()) - 1)
-    return summary.with_columns(
-        lower=pl.max_horizontal(pl.col("mean") - pl.col("std"), pl.lit(floor)),
-        upper=pl.col("mean") + pl.col("std"),
-    ), floor
-
-
 def chart(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
-    data, floor = chart_data(summary)
+    data, floor = log_error_bars(summary)
     params = provenance["params"]
     panels = []
     for stat, title in PANELS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from pipeline.plots.render import claims_lines, provenance_line
+from pipeline.plots.render import claims_lines, log_error_bars, provenance_line
 
 
 def _subtitle(provenance: dict, claims: pl.DataFrame, *lines: str) -> list[str]:
@@ -66,3 +66,54 @@ def fig23(points: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: di
         ),
     )
     return (bound + dots).properties(width=460, height=380, title=title)
+
+
+def fig4(logits: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
+    """dL_b/dOUTPUT(b, j) for every image b and class j, a heatmap per network on its own colour scale."""
+    panels = [
+        alt.Chart(logits.filter(pl.col("variant") == variant), title=variant)
+        .mark_rect()
+        .encode(
+            x=alt.X("class:O", title="class j"),
+            y=alt.Y("image:O", title="image b in the mini-batch", axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color(
+                "gradient:Q", title=f"dL_b/dz_bj ({variant})", scale=alt.Scale(scheme="redblue", domainMid=0)
+            ),
+        )
+        .properties(width=220, height=380)
+        for variant in provenance["params"]["variants"]
+    ]
+    title = alt.Title(
+        "Figure 4: gradients of each image's loss at the logits, at initialization",
+        anchor="start",
+        subtitle=_subtitle(
+            provenance, claims, "dL_b/dz_bj = softmax_bj - [j = label_b]; each panel on its own colour scale."
+        ),
+    )
+    return alt.hconcat(*panels).resolve_scale(color="independent").properties(title=title)
+
+
+def fig19(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.LayerChart:
+    """Mean over channels of |channel gradient| per layer, error bars = std across channels, log y."""
+    data, floor = log_error_bars(summary)
+    base = alt.Chart(data).encode(
+        x=alt.X("layer:Q", title="layer k (bias after the norm slot of conv k)", scale=alt.Scale(nice=False)),
+        color=alt.Color("variant:N", title="network", sort=provenance["params"]["variants"]),
+    )
+    title_y = "mean over channels of |channel gradient|"
+    line = base.mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        y=alt.Y("mean:Q", title=title_y, scale=alt.Scale(type="log", domainMin=floor))
+    )
+    bars = base.mark_errorbar(opacity=0.45).encode(y=alt.Y("lower:Q", title=title_y), y2="upper:Q")
+    title = alt.Title(
+        "Figure 19: gradients of the conv channels (bias gradients) per layer",
+        anchor="start",
+        subtitle=_subtitle(
+            provenance,
+            claims,
+            "Channel gradient: BN's beta where there is BN, the "
+            "conv bias where there is none. Error bars: std across channels, clipped at "
+            "the axis floor.",
+        ),
+    )
+    return (bars + line).properties(width=520, height=320, title=title)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import altair as alt
@@ -37,3 +38,13 @@ def save(chart: alt.TopLevelMixin, svg_path: str | Path, png_path: str | Path) -
     for path, fmt, extra in ((svg_path, "svg", {}), (png_path, "png", {"scale_factor": 2})):
         with atomic_path(path) as tmp:
             chart.save(str(tmp), format=fmt, **extra)
+
+
+def log_error_bars(summary: pl.DataFrame) -> tuple[pl.DataFrame, float]:
+    """Error-bar ends mean +- std for a log axis: lower ends at or below 0 clipped at a floor a decade under the
+    smallest mean (the subtitle should say so). Returns (summary with lower and upper, floor)."""
+    floor = 10.0 ** math.floor(math.log10(summary["mean"].min()) - 1)
+    return summary.with_columns(
+        lower=pl.max_horizontal(pl.col("mean") - pl.col("std"), pl.lit(floor)),
+        upper=pl.col("mean") + pl.col("std"),
+    ), floor

@@ -22,7 +22,7 @@ from torch import nn
 
 from pipeline import batches, checkpoints, cifar10, parquet, provenance
 from pipeline.jobs import progress
-from pipeline.models import layer_module
+from pipeline.models import ResNet, layer_module, layer_number
 
 STATS = ("a", "b", "c", "d")  # Table 1's columns, in the paper's order
 
@@ -72,18 +72,36 @@ def parameter_summands(trace: ConvTrace, index: tuple[int, int, int, int]) -> to
     return g[:, co, :] * u[:, (ci * kh + i) * kw + j, :]
 
 
-def trace_convs(
-    model: nn.Module, convs: dict[int, nn.Conv2d], images: torch.Tensor, labels: torch.Tensor, loss_fn=F.cross_entropy
-) -> tuple[dict[int, ConvTrace], torch.Tensor, torch.Tensor]:
-    """One forward and backward pass of the mini-batch loss, training mode; record each listed conv.
+@dataclass
+class Trace:
+    """One forward and backward pass of the mini-batch loss at initialization (training mode)."""
 
-    Returns (traces by layer number, logits, dL/dlogits). The loss is ``loss_fn`` (mean over the batch, as in
-    training); the statistics' ratios do not depend on that choice, their scale does.
+    convs: dict[int, ConvTrace]  # the listed conv layers: input and output gradient
+    logits: torch.Tensor  # (B, classes)
+    logit_grad: torch.Tensor  # dL/dlogits of the mean loss, (B, classes)
+    channel_grad: dict[int, torch.Tensor]  # per conv layer: dL/d(bias added at its norm slot's output), (co,)
+
+
+def trace(
+    model: ResNet,
+    convs: dict[int, nn.Conv2d],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    stem_is_layer_1: bool = True,
+    loss_fn=F.cross_entropy,
+) -> Trace:
+    """One forward and backward pass of the mini-batch loss, training mode, recording what the probes need.
+
+    The loss is ``loss_fn`` (mean over the batch, as in training): the statistics' ratios do not depend on that
+    choice, their scale does. The channel gradient of conv layer k is the gradient of a per-channel bias added
+    at the output of its norm slot: BN's beta where there is BN, the conv bias where there is none (a bias before
+    BN would have zero gradient, since BN removes the channel mean).
     """
     model.train()
     model.zero_grad(set_to_none=True)
     inputs: dict[int, torch.Tensor] = {}
     outputs: dict[int, torch.Tensor] = {}
+    channel_grad: dict[int, torch.Tensor] = {}
 
     def keep(layer):
         def hook(_module, args, out):
@@ -93,7 +111,17 @@ def trace_convs(
 
         return hook
 
+    def channel_sum(layer):
+        def hook(_module, _args, out):
+            out.register_hook(lambda grad: channel_grad.__setitem__(layer, grad.detach().sum((0, 2, 3))))
+
+        return hook
+
     handles = [conv.register_forward_hook(keep(layer)) for layer, conv in convs.items()]
+    handles += [
+        slot.norm.register_forward_hook(channel_sum(layer_number(i, stem_is_layer_1)))
+        for i, slot in enumerate(model.conv_slots())
+    ]
     try:
         logits = model(images)
         logits.retain_grad()
@@ -101,8 +129,8 @@ def trace_convs(
     finally:
         for handle in handles:
             handle.remove()
-    traces = {layer: ConvTrace(convs[layer], inputs[layer], outputs[layer].grad.detach()) for layer in convs}
-    return traces, logits.detach(), logits.grad.detach()
+    traced = {layer: ConvTrace(convs[layer], inputs[layer], outputs[layer].grad.detach()) for layer in convs}
+    return Trace(traced, logits.detach(), logits.grad.detach(), channel_grad)
 
 
 def run(
@@ -112,35 +140,56 @@ def run(
     probe_params: dict,
     stem_is_layer_1: bool,
     profile: str,
-    table_path: str,
-    params_path: str,
+    outputs: dict[str, str],
 ) -> None:
-    """Probe one initial checkpoint on one mini-batch; write the per-layer table and the per-parameter values.
+    """Probe one initial checkpoint on one mini-batch and write four long-format Parquet files (``outputs``):
 
-    Table (long): layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters
-    whose summands are all zero (a dead input channel). Parameters (long): layer, param (flat index into the
-    weight), stat (grad for the Fig. 2 layer; a and d for the Fig. 23 layer), value.
+    - table: layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters whose
+      summands are all zero (a dead input channel);
+    - params: layer, param (flat index into the weight), stat (grad for the Fig. 2 layer; a and d for the Fig. 23
+      layer), value;
+    - logits: image, class, label, gradient = dL_b/dOUTPUT(b, j) of the image's own loss, probability (Fig. 4);
+    - channels: layer, channel, value = gradient of the channel's bias after its norm slot (Fig. 19).
     """
     model, state = checkpoints.load_model(checkpoint_path)
     cifar = batches.load_prepared(data_npz)
     images, labels = next(batches.probe_batches(cifar, probe_params["batch_size"], 1, probe_params["data_seed"]))
     chosen = probe_params["gradients"]
     layers = sorted({*chosen["table1_layers"], *chosen["table4_layers"], chosen["fig2_layer"], chosen["fig23_layer"]})
-    convs = {k: layer_module(model, k, stem_is_layer_1) for k in layers}
-    traces, _, _ = trace_convs(model, convs, images, labels)
-    identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
+    traced = trace(model, {k: layer_module(model, k, stem_is_layer_1) for k in layers}, images, labels, stem_is_layer_1)
     table, per_param = [], []
     for layer in progress(layers, len(layers), "layers"):
-        stats = kernel_statistics(traces[layer])
+        stats = kernel_statistics(traced.convs[layer])
         dead = int((stats["a"] == 0).sum())
         table += [{"layer": layer, "stat": k, "value": float(stats[k].mean()), "dead_params": dead} for k in STATS]
-        wanted = {chosen["fig2_layer"]: {"grad": gradient(traces[layer])}, chosen["fig23_layer"]: stats}
+        wanted = {
+            chosen["fig2_layer"]: {"grad": gradient(traced.convs[layer])},
+            chosen["fig23_layer"]: {k: stats[k] for k in ("a", "d")},
+        }
         for name, values in wanted.get(layer, {}).items():
-            if name in ("grad", "a", "d"):
-                flat = values.flatten()
-                per_param.append(
-                    pl.DataFrame({"layer": layer, "param": range(flat.numel()), "stat": name, "value": flat.tolist()})
-                )
+            flat = values.flatten()
+            per_param.append(
+                pl.DataFrame({"layer": layer, "param": range(flat.numel()), "stat": name, "value": flat.tolist()})
+            )
+    batch, classes = traced.logits.shape
+    logits = pl.DataFrame(
+        {
+            "image": [b for b in range(batch) for _ in range(classes)],
+            "class": list(range(classes)) * batch,
+            "label": [int(labels[b]) for b in range(batch) for _ in range(classes)],
+            # the mean loss's gradient times B is each image's own dL_b/dz_bj = softmax - onehot
+            "gradient": (traced.logit_grad * batch).flatten().tolist(),
+            "probability": torch.softmax(traced.logits, 1).flatten().tolist(),
+        }
+    )
+    channels = pl.concat(
+        [
+            pl.DataFrame({"layer": layer, "channel": range(g.numel()), "value": g.tolist()})
+            for layer, g in sorted(traced.channel_grad.items())
+        ]
+    )
+    identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
     record = provenance.record(profile, {**probe_params, **identity}, cifar10.load_provenance(data_provenance))
-    parquet.write(pl.DataFrame(table).with_columns(**{k: pl.lit(v) for k, v in identity.items()}), table_path, record)
-    parquet.write(pl.concat(per_param).with_columns(**{k: pl.lit(v) for k, v in identity.items()}), params_path, record)
+    frames = {"table": pl.DataFrame(table), "params": pl.concat(per_param), "logits": logits, "channels": channels}
+    for kind, frame in frames.items():
+        parquet.write(frame.with_columns(**{k: pl.lit(v) for k, v in identity.items()}), outputs[kind], record)

@@ -21,6 +21,5 @@ with logged(sm):
     record = {**parquet.provenance(sm.input.spectra), "rules": {"max_ks": sm.params.max_ks}}
     table = claims.frame(c for target in checks.values() for c in target)
     parquet.write(table, sm.output.claims, record)
-    for markdown, target in zip(sm.output.markdown, checks, strict=True):
-        claims.write_markdown(claims.frame(checks[target]), markdown)
+    claims.write_per_target(checks, sm.output.markdown)
     print(claims.markdown(table))

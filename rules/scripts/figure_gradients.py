@@ -1,4 +1,4 @@
-"""Snakemake adapter: render Fig. 2 or Fig. 23 (SVG + PNG) from the gradient probe's per-parameter Parquet."""
+"""Snakemake adapter: render Fig. 2, 4, 19 or 23 (SVG + PNG) from the gradient probe's Parquet."""
 
 import polars as pl
 
@@ -10,13 +10,19 @@ from pipeline.plots import gradients, render
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     figure = sm.wildcards.gradient_figure
-    params = pl.concat([pl.read_parquet(p) for p in sm.input.params])
     records = [parquet.provenance(p) for p in sm.input.params]
     record = {**records[0], "params": {**records[0]["params"], "variants": [r["params"]["variant"] for r in records]}}
     claims = pl.read_parquet(sm.input.claims).filter(pl.col("target") == figure)
-    layer = sm.params.layers[f"{figure}_layer"]
+    read = {kind: pl.concat([pl.read_parquet(p) for p in sm.input[kind]]) for kind in ("params", "logits", "channels")}
+    layers = sm.params.layers
     if figure == "fig2":
-        chart = gradients.fig2(analysis.gradient_histograms(params, layer, 60), layer, claims, record)
+        histograms = analysis.gradient_histograms(read["params"], layers["fig2_layer"], 60)
+        chart = gradients.fig2(histograms, layers["fig2_layer"], claims, record)
+    elif figure == "fig4":
+        chart = gradients.fig4(read["logits"], claims, record)
+    elif figure == "fig19":
+        chart = gradients.fig19(analysis.channel_summary(read["channels"]), claims, record)
     else:
-        chart = gradients.fig23(analysis.scatter(params, layer), layer, claims, record)
+        points = analysis.scatter(read["params"], layers["fig23_layer"])
+        chart = gradients.fig23(points, layers["fig23_layer"], claims, record)
     render.save(chart, sm.output.svg, sm.output.png)

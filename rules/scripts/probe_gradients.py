@@ -1,10 +1,11 @@
-"""Snakemake adapter: the kernel-gradient summand statistics of one initial checkpoint (Table 1, Fig. 2, 23)."""
+"""Snakemake adapter: gradients at initialization (Table 1 statistics, Fig. 2, 4, 19, 23) of one checkpoint."""
 
 from pipeline.jobs import logged
 from pipeline.probes import summands
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
+    outputs = {kind: sm.output[kind] for kind in ("table", "params", "logits", "channels")}
     summands.run(
         sm.input.checkpoint,
         sm.input.data,
@@ -12,6 +13,5 @@ with logged(sm):
         dict(sm.params.probes),
         sm.params.stem_is_layer_1,
         sm.params.profile,
-        sm.output.table,
-        sm.output.params,
+        outputs,
     )
