@@ -29,6 +29,7 @@ def one(family: str, variant: str) -> dict:
 
     from pipeline import checkpoints, config
     from pipeline.probes import moments, summands
+    from pipeline.probes.job import ProbeJob
 
     torch.set_num_threads(2)
     p = config.load(REPO / "params.yaml", {"profile": "cpu"})
@@ -40,7 +41,7 @@ def one(family: str, variant: str) -> dict:
             ),
             ckpt,
         )
-        common = (
+        job = ProbeJob(
             str(ckpt),
             str(DATA / "cifar10.npz"),
             str(DATA / "cifar10.json"),
@@ -50,11 +51,9 @@ def one(family: str, variant: str) -> dict:
         )
         start = time.perf_counter()
         if family == "moments":
-            moments.run(*common, str(Path(tmp, "m.parquet")))
+            moments.run(job, str(Path(tmp, "m.parquet")))
         else:
-            summands.run(
-                *common, {k: str(Path(tmp, f"{k}.parquet")) for k in ("table", "params", "logits", "channels")}
-            )
+            summands.run(job, {k: str(Path(tmp, f"{k}.parquet")) for k in ("table", "params", "logits", "channels")})
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

@@ -25,6 +25,7 @@ CODE = {
     "batches": ["pipeline/batches.py"],
     "probe": [
         "pipeline/probes/moments.py",
+        "pipeline/probes/job.py",
         "pipeline/parquet.py",
         "pipeline/provenance.py",
         "pipeline/jobs.py",
@@ -38,6 +39,7 @@ CODE = {
     "rmt_analysis": ["pipeline/analysis/rmt.py", "pipeline/rmt/theory.py"],
     "gradients": [
         "pipeline/probes/summands.py",
+        "pipeline/probes/job.py",
         "pipeline/parquet.py",
         "pipeline/provenance.py",
         "pipeline/jobs.py",

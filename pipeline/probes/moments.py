@@ -13,9 +13,10 @@ from collections.abc import Iterable
 import polars as pl
 import torch
 
-from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline import batches
 from pipeline.jobs import progress
 from pipeline.models import ResNet, layer_number
+from pipeline.probes.job import ProbeJob
 
 STATS = ("mean", "var")
 
@@ -64,25 +65,11 @@ def channel_moments(
     return pl.concat(rows).with_columns(pl.col("batch", "layer", "channel").cast(pl.Int32))
 
 
-def run(
-    checkpoint_path: str,
-    data_npz: str,
-    data_provenance: str,
-    probe_params: dict,
-    stem_is_layer_1: bool,
-    profile: str,
-    out_path: str,
-) -> pl.DataFrame:
+def run(job: ProbeJob, out_path: str) -> pl.DataFrame:
     """Probe one initial checkpoint and write the long-format Parquet (with its provenance record)."""
-    model, state = checkpoints.load_model(checkpoint_path)
-    cifar = batches.load_prepared(data_npz)
-    drawn = batches.probe_batches(cifar, probe_params["batch_size"], probe_params["batches"], probe_params["data_seed"])
-    measured = channel_moments(model, progress(drawn, probe_params["batches"], "mini-batches"), stem_is_layer_1)
-    frame = measured.with_columns(
-        variant=pl.lit(state["variant_name"]),
-        depth=pl.lit(state["depth"], pl.Int32),
-        seed=pl.lit(state["seed"], pl.Int32),
-    )
-    params = {**probe_params, "variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
-    parquet.write(frame, out_path, provenance.record(profile, params, cifar10.load_provenance(data_provenance)))
-    return frame
+    model, state, cifar = job.load()
+    p = job.params
+    drawn = batches.probe_batches(cifar, p["batch_size"], p["batches"], p["data_seed"])
+    measured = channel_moments(model, progress(drawn, p["batches"], "mini-batches"), job.stem_is_layer_1)
+    job.write(measured, out_path, state)
+    return measured

@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline import batches
 from pipeline.jobs import progress
 from pipeline.models import ResNet, layer_module, layer_number
+from pipeline.probes.job import ProbeJob
 
 STATS = ("a", "b", "c", "d")  # Table 1's columns, in the paper's order
 
@@ -133,15 +134,7 @@ def trace(
     return Trace(traced, logits.detach(), logits.grad.detach(), channel_grad)
 
 
-def run(
-    checkpoint_path: str,
-    data_npz: str,
-    data_provenance: str,
-    probe_params: dict,
-    stem_is_layer_1: bool,
-    profile: str,
-    outputs: dict[str, str],
-) -> None:
+def run(job: ProbeJob, outputs: dict[str, str]) -> None:
     """Probe one initial checkpoint on one mini-batch and write four long-format Parquet files (``outputs``):
 
     - table: layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters whose
@@ -151,12 +144,12 @@ def run(
     - logits: image, class, label, gradient = dL_b/dOUTPUT(b, j) of the image's own loss, probability (Fig. 4);
     - channels: layer, channel, value = gradient of the channel's bias after its norm slot (Fig. 19).
     """
-    model, state = checkpoints.load_model(checkpoint_path)
-    cifar = batches.load_prepared(data_npz)
-    images, labels = next(batches.probe_batches(cifar, probe_params["batch_size"], 1, probe_params["data_seed"]))
-    chosen = probe_params["gradients"]
+    model, state, cifar = job.load()
+    images, labels = next(batches.probe_batches(cifar, job.params["batch_size"], 1, job.params["data_seed"]))
+    chosen = job.params["gradients"]
     layers = sorted({*chosen["table1_layers"], *chosen["table4_layers"], chosen["fig2_layer"], chosen["fig23_layer"]})
-    traced = trace(model, {k: layer_module(model, k, stem_is_layer_1) for k in layers}, images, labels, stem_is_layer_1)
+    convs = {k: layer_module(model, k, job.stem_is_layer_1) for k in layers}
+    traced = trace(model, convs, images, labels, job.stem_is_layer_1)
     table, per_param = [], []
     for layer in progress(layers, len(layers), "layers"):
         stats = kernel_statistics(traced.convs[layer])
@@ -188,8 +181,6 @@ def run(
             for layer, g in sorted(traced.channel_grad.items())
         ]
     )
-    identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
-    record = provenance.record(profile, {**probe_params, **identity}, cifar10.load_provenance(data_provenance))
     frames = {"table": pl.DataFrame(table), "params": pl.concat(per_param), "logits": logits, "channels": channels}
     for kind, frame in frames.items():
-        parquet.write(frame.with_columns(**{k: pl.lit(v) for k, v in identity.items()}), outputs[kind], record)
+        job.write(frame, outputs[kind], state)

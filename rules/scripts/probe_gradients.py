@@ -2,16 +2,10 @@
 
 from pipeline.jobs import logged
 from pipeline.probes import summands
+from pipeline.probes.job import ProbeJob
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    outputs = {kind: sm.output[kind] for kind in ("table", "params", "logits", "channels")}
     summands.run(
-        sm.input.checkpoint,
-        sm.input.data,
-        sm.input.provenance,
-        dict(sm.params.probes),
-        sm.params.stem_is_layer_1,
-        sm.params.profile,
-        outputs,
+        ProbeJob.from_snakemake(sm), {kind: sm.output[kind] for kind in ("table", "params", "logits", "channels")}
     )

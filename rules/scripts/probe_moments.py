@@ -2,15 +2,8 @@
 
 from pipeline.jobs import logged
 from pipeline.probes import moments
+from pipeline.probes.job import ProbeJob
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    moments.run(
-        sm.input.checkpoint,
-        sm.input.data,
-        sm.input.provenance,
-        dict(sm.params.probes),
-        sm.params.stem_is_layer_1,
-        sm.params.profile,
-        sm.output[0],
-    )
+    moments.run(ProbeJob.from_snakemake(sm), sm.output[0])
