@@ -38,7 +38,10 @@ rule init_checkpoints:
 rule init_probes:
     input:
         moments_files(),
-        [gradient_files(kind) for kind in ("table", "params", "logits", "channels")],
+        [
+            gradient_files(kind)
+            for kind in ("table", "params", "logits", "channels", "classes")
+        ],
 
 
 rule rmt_tables:

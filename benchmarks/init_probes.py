@@ -53,7 +53,9 @@ def one(family: str, variant: str) -> dict:
         if family == "moments":
             moments.run(job, str(Path(tmp, "m.parquet")))
         else:
-            summands.run(job, {k: str(Path(tmp, f"{k}.parquet")) for k in ("table", "params", "logits", "channels")})
+            summands.run(
+                job, {k: str(Path(tmp, f"{k}.parquet")) for k in ("table", "params", "logits", "channels", "classes")}
+            )
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

@@ -57,6 +57,8 @@ GRADIENT_TARGETS = {
     "fig2": "figures",
     "fig4": "figures",
     "fig19": "figures",
+    "fig20": "figures",
+    "fig21": "figures",
     "fig23": "figures",
 }
 TABLES = ["tables/table1.md", "tables/table4.md"]
@@ -66,7 +68,16 @@ RMT = {
 }
 FIGURES = [
     f"figures/{fig}.svg"
-    for fig in ["fig2", "fig3", "fig4", "fig19", "fig23", *RMT_FIGURES]
+    for fig in [
+        "fig2",
+        "fig3",
+        "fig4",
+        "fig19",
+        "fig20",
+        "fig21",
+        "fig23",
+        *RMT_FIGURES,
+    ]
 ]
 INIT_CHECKPOINTS = [
     f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED
@@ -82,7 +93,7 @@ wildcard_constraints:
     profile=PROFILE,
     rmt_figure="|".join(RMT_FIGURES),
     gradient_table="table1|table4",
-    gradient_figure="fig2|fig4|fig19|fig23",
+    gradient_figure="fig2|fig4|fig19|fig20|fig21|fig23",
     variant="|".join(P["variants"]),
     depth=r"\d+",
     seed=r"\d+",

@@ -56,6 +56,7 @@ rule claims_gradients:
         params=gradient_files("params"),
         logits=gradient_files("logits"),
         channels=gradient_files("channels"),
+        classes=gradient_files("classes"),
         code=CODE["gradient_analysis"] + CODE["claims"],
     output:
         claims=f"results/{PROFILE}/claims/gradients.parquet",
@@ -69,6 +70,7 @@ rule claims_gradients:
         fig2=lookup(dpath="figures/fig2", within=P),
         fig4=lookup(dpath="figures/fig4", within=P),
         fig19=lookup(dpath="figures/fig19", within=P),
+        fig21=lookup(dpath="figures/fig21", within=P),
         fig23=lookup(dpath="figures/fig23", within=P),
         depth=DEPTH,
         layers=lookup(dpath="probes/gradients", within=P),
@@ -100,6 +102,7 @@ rule figure_gradients:
         params=gradient_files("params"),
         logits=gradient_files("logits"),
         channels=gradient_files("channels"),
+        classes=gradient_files("classes"),
         claims=f"results/{PROFILE}/claims/gradients.parquet",
         code=CODE["gradient_analysis"] + CODE["plots"] + ["pipeline/plots/gradients.py"],
     output:

@@ -33,6 +33,7 @@ rule probe_gradients:
         params="results/{profile}/gradients/{variant}-d{depth}-s{seed}.params.parquet",
         logits="results/{profile}/gradients/{variant}-d{depth}-s{seed}.logits.parquet",
         channels="results/{profile}/gradients/{variant}-d{depth}-s{seed}.channels.parquet",
+        classes="results/{profile}/gradients/{variant}-d{depth}-s{seed}.classes.parquet",
     log:
         "logs/{profile}/gradients/{variant}-d{depth}-s{seed}.log",
     conda:

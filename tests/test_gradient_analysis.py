@@ -158,3 +158,31 @@ def test_fig19_stage_ratio_and_claims():
     ] == [False, True]
     spec = plots.fig19(summary, NO_CLAIMS, PROVENANCE).to_dict()
     assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def test_fig20_21_claims_and_charts():
+    rng = np.random.default_rng(0)
+    frames = []
+    for variant, boost in (("none", 30.0), ("bn", 1.5)):
+        for cls in range(10):
+            scale = boost if cls == 8 else 1.0
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "variant": variant,
+                        "layer": 52,
+                        "class": cls,
+                        "param": range(200),
+                        "value": rng.standard_normal(200) * scale,
+                    }
+                )
+            )
+    summary = analysis.class_summary(pl.concat(frames))
+    logits = _logits(0.2)  # every image favors class 8
+    assert analysis.favored_class(logits, "none") == 8
+    checks = analysis.fig20_21_claims(summary, logits, 52, "bn", "none", 5.0, "cpu")
+    assert [c.agrees for c in checks["fig20"]] == [True] and checks["fig20"][0].value == 8
+    assert [c.agrees for c in checks["fig21"]] == [True, True] and checks["fig21"][0].value > 20
+    for plot in (plots.fig20, plots.fig21):
+        spec = plot(summary, 52, NO_CLAIMS, PROVENANCE).to_dict()
+        assert len(spec["hconcat"]) == 2

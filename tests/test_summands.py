@@ -78,3 +78,17 @@ def test_channel_gradient_is_the_bias_gradient_after_the_norm(where):
     for layer, slot in enumerate(model.conv_slots(), start=1):
         bias = slot.conv.bias if where == "none" else slot.norm.bias  # conv bias, or BN's beta
         assert torch.allclose(traced.channel_grad[layer], bias.grad, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("where", ["none", "every"])
+def test_class_masked_gradients_sum_to_the_full_gradient(where):
+    model = _tiny(where)
+    images, labels = torch.randn(5, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 4])
+    weight = models.layer_module(model, 4).weight
+    per_class = summands.class_masked_gradients(model, weight, images, labels)
+    assert per_class.shape == (10, *weight.shape)
+    model.zero_grad()
+    F.cross_entropy(model(images), labels).backward()
+    assert torch.allclose(per_class.sum(0), weight.grad, rtol=1e-9, atol=1e-12)
+    # Each class's term is its own: keeping class 0 only is not the full gradient.
+    assert not torch.allclose(per_class[0], weight.grad)

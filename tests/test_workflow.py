@@ -79,7 +79,7 @@ def smoke_run(tmp_path_factory):
 
 def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
     work, _ = smoke_run
-    for fig in ("fig2", "fig3", "fig4", "fig8", "fig9", "fig10", "fig11", "fig12", "fig19", "fig23"):
+    for fig in ("fig2", "fig3", "fig4", "fig8", "fig9", "fig10", "fig11", "fig12", "fig19", "fig20", "fig21", "fig23"):
         for suffix in (".svg", ".png", ".claims.md"):
             assert (work / "figures" / f"{fig}{suffix}").stat().st_size > 0, fig + suffix
     assert (work / "figures/claims.md").stat().st_size > 0
@@ -91,7 +91,22 @@ def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
     assert record["profile"] == "smoke" and record["data"]["canonical"] is False
     assert record["params"]["batch_size"] == 16
     claims = pl.read_parquet(work / "results/smoke/claims.parquet")
-    targets = {"fig2", "fig3", "fig4", "fig8", "fig9", "fig10", "fig11", "fig12", "fig19", "fig23", "table1", "table4"}
+    targets = {
+        "fig2",
+        "fig3",
+        "fig4",
+        "fig8",
+        "fig9",
+        "fig10",
+        "fig11",
+        "fig12",
+        "fig19",
+        "fig20",
+        "fig21",
+        "fig23",
+        "table1",
+        "table4",
+    }
     assert set(claims["target"]) == targets
     table1 = pl.read_parquet(work / "tables/table1.parquet")
     assert sorted(table1["layer"].unique().to_list()) == [2, 4, 6] and table1.height == 6

@@ -256,3 +256,90 @@ def fig19_claims(
             profile,
         ),
     ]
+
+
+def class_summary(classes: pl.DataFrame) -> pl.DataFrame:
+    """Per (variant, class): quantiles and mean of |kernel gradient| with dL/dz kept for that class only.
+
+    Parameters with an exactly zero gradient (a dead input channel: every summand is zero) are left out.
+    """
+    value = pl.col("value").abs()
+    return (
+        classes.filter(pl.col("value") != 0)
+        .group_by("variant", "class")
+        .agg(
+            mean=value.mean(),
+            q10=value.quantile(0.1),
+            q25=value.quantile(0.25),
+            median=value.median(),
+            q75=value.quantile(0.75),
+            q90=value.quantile(0.9),
+        )
+        .sort("variant", "class")
+    )
+
+
+def favored_class(logits: pl.DataFrame, variant: str) -> int:
+    """The class most images of the mini-batch put their largest probability on."""
+    top = (
+        logits.filter(pl.col("variant") == variant)
+        .sort("probability", descending=True)
+        .group_by("image")
+        .agg(pl.col("class").first())
+    )
+    return int(top["class"].mode().sort()[0])
+
+
+def fig20_21_claims(
+    summary: pl.DataFrame,
+    logits: pl.DataFrame,
+    layer: int,
+    normalized: str,
+    unnormalized: str,
+    min_ratio: float,
+    profile: str,
+) -> dict[str, list[Check]]:
+    """The class every input is pushed towards (j') gives by far the largest gradients in the unnormalized net."""
+    checks: dict[str, list[Check]] = {"fig20": [], "fig21": []}
+    for variant in (unnormalized, normalized):
+        rows = summary.filter(pl.col("variant") == variant).sort("class")
+        favored = favored_class(logits, variant)
+        top = int(rows["class"][rows["mean"].arg_max()])
+        others = rows.filter(pl.col("class") != top)
+        ratio = float(rows.filter(pl.col("class") == top)["mean"][0] / others["mean"].median())
+        if variant == unnormalized:
+            checks["fig21"].append(
+                Check(
+                    "fig21",
+                    "unnormalized: the favored class gives ~10x larger gradients",
+                    f"{variant}: mean |gradient| at layer {layer}, class {top} / median of the other classes",
+                    ratio,
+                    f">= {min_ratio:g}",
+                    ratio >= min_ratio,
+                    profile,
+                )
+            )
+            checks["fig20"].append(
+                Check(
+                    "fig20",
+                    "unnormalized: the largest gradients come from the favored class",
+                    f"{variant}: class with the largest |gradient| at layer {layer} (favored class: {favored})",
+                    float(top),
+                    f"== {favored}",
+                    top == favored,
+                    profile,
+                )
+            )
+        else:
+            checks["fig21"].append(
+                Check(
+                    "fig21",
+                    "batch-normalized: no class dominates as much",
+                    f"{variant}: mean |gradient| at layer {layer}, class {top} / median of the other classes",
+                    ratio,
+                    f"< {unnormalized}'s",
+                    ratio < checks["fig21"][0].value,
+                    profile,
+                )
+            )
+    return checks

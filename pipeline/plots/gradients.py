@@ -117,3 +117,50 @@ def fig19(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.
         ),
     )
     return (bars + line).properties(width=520, height=320, title=title)
+
+
+def fig20(summary: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
+    """Per class, the distribution of |kernel gradient| when only that class's dL/dz is backpropagated."""
+    panels = []
+    for variant in provenance["params"]["variants"]:
+        base = alt.Chart(summary.filter(pl.col("variant") == variant), title=variant).encode(
+            x=alt.X("class:O", title="class j kept in dL/dz")
+        )
+        scale = alt.Scale(type="log")
+        whisker = base.mark_rule().encode(
+            y=alt.Y("q10:Q", title=f"|gradient| of a layer-{layer} parameter", scale=scale), y2="q90:Q"
+        )
+        box = base.mark_bar(size=14, opacity=0.6).encode(y=alt.Y("q25:Q", scale=scale), y2="q75:Q")
+        tick = base.mark_tick(color="black", size=14).encode(y=alt.Y("median:Q", scale=scale))
+        panels.append((whisker + box + tick).properties(width=300, height=280))
+    title = alt.Title(
+        f"Figure 20: |kernel gradient| at layer {layer}, backpropagating one class at a time",
+        anchor="start",
+        subtitle=_subtitle(
+            provenance,
+            claims,
+            "Box: 25-75%, tick: median, line: 10-90% over the kernel's parameters; those with a dead input channel "
+            "(gradient exactly 0) left out; own scale per panel.",
+        ),
+    )
+    return alt.hconcat(*panels).properties(title=title)
+
+
+def fig21(summary: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
+    """Per class, the mean |kernel gradient| when only that class's dL/dz is backpropagated."""
+    panels = [
+        alt.Chart(summary.filter(pl.col("variant") == variant), title=variant)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:O", title="class j kept in dL/dz"),
+            y=alt.Y("mean:Q", title=f"mean |gradient| at layer {layer}"),
+        )
+        .properties(width=300, height=260)
+        for variant in provenance["params"]["variants"]
+    ]
+    title = alt.Title(
+        f"Figure 21: mean |kernel gradient| at layer {layer} per backpropagated class",
+        anchor="start",
+        subtitle=_subtitle(provenance, claims, "Own scale per panel."),
+    )
+    return alt.hconcat(*panels).properties(title=title)

@@ -134,15 +134,36 @@ def trace(
     return Trace(traced, logits.detach(), logits.grad.detach(), channel_grad)
 
 
+def class_masked_gradients(
+    model: ResNet, weight: torch.Tensor, images: torch.Tensor, labels: torch.Tensor, loss_fn=F.cross_entropy
+) -> torch.Tensor:
+    """Fig. 20/21: the kernel gradient when dL/dz_bj is kept for one class j only, for every class: (C, *weight).
+
+    One forward pass; backpropagation of the logit gradient masked to column j, for each j. By linearity the
+    per-class gradients sum to the full gradient (a test checks it).
+    """
+    model.train()
+    logits = model(images)
+    (logit_grad,) = torch.autograd.grad(loss_fn(logits, labels), logits, retain_graph=True)
+    per_class = []
+    for j in range(logits.shape[1]):
+        mask = torch.zeros_like(logit_grad)
+        mask[:, j] = 1.0
+        (g,) = torch.autograd.grad(logits, weight, grad_outputs=logit_grad * mask, retain_graph=True)
+        per_class.append(g)
+    return torch.stack(per_class)
+
+
 def run(job: ProbeJob, outputs: dict[str, str]) -> None:
-    """Probe one initial checkpoint on one mini-batch and write four long-format Parquet files (``outputs``):
+    """Probe one initial checkpoint on one mini-batch and write five long-format Parquet files (``outputs``):
 
     - table: layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters whose
       summands are all zero (a dead input channel);
     - params: layer, param (flat index into the weight), stat (grad for the Fig. 2 layer; a and d for the Fig. 23
       layer), value;
     - logits: image, class, label, gradient = dL_b/dOUTPUT(b, j) of the image's own loss, probability (Fig. 4);
-    - channels: layer, channel, value = gradient of the channel's bias after its norm slot (Fig. 19).
+    - channels: layer, channel, value = gradient of the channel's bias after its norm slot (Fig. 19);
+    - classes: layer, class, param, value = the kernel gradient with dL/dz kept for that class only (Fig. 20, 21).
     """
     model, state, cifar = job.load()
     images, labels = next(batches.probe_batches(cifar, job.params["batch_size"], 1, job.params["data_seed"]))
@@ -181,6 +202,25 @@ def run(job: ProbeJob, outputs: dict[str, str]) -> None:
             for layer, g in sorted(traced.channel_grad.items())
         ]
     )
-    frames = {"table": pl.DataFrame(table), "params": pl.concat(per_param), "logits": logits, "channels": channels}
+    masked_layer = chosen["fig20_layer"]
+    masked = class_masked_gradients(
+        model, layer_module(model, masked_layer, job.stem_is_layer_1).weight, images, labels
+    )
+    per_class = masked.flatten(1)
+    classes_frame = pl.DataFrame(
+        {
+            "layer": masked_layer,
+            "class": [c for c in range(per_class.shape[0]) for _ in range(per_class.shape[1])],
+            "param": list(range(per_class.shape[1])) * per_class.shape[0],
+            "value": per_class.flatten().tolist(),
+        }
+    )
+    frames = {
+        "table": pl.DataFrame(table),
+        "params": pl.concat(per_param),
+        "logits": logits,
+        "channels": channels,
+        "classes": classes_frame,
+    }
     for kind, frame in frames.items():
         job.write(frame, outputs[kind], state)

@@ -43,6 +43,17 @@ with logged(sm):
         dict(sm.params.fig19),
         profile,
     )
+    checks.update(
+        gradients.fig20_21_claims(
+            gradients.class_summary(pl.concat([pl.read_parquet(p) for p in sm.input.classes])),
+            pl.concat([pl.read_parquet(p) for p in sm.input.logits]),
+            layers["fig20_layer"],
+            bn,
+            none,
+            sm.params.fig21["min_class_ratio"],
+            profile,
+        )
+    )
     checks["fig23"] = gradients.fig23_claims(points, layers["fig23_layer"], bn, none, dict(sm.params.fig23), profile)
     everything = claims.frame(c for target in checks.values() for c in target)
     parquet.write(everything, sm.output.claims, parquet.provenance(sm.input.tables[0]))

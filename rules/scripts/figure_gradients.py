@@ -13,7 +13,10 @@ with logged(sm):
     records = [parquet.provenance(p) for p in sm.input.params]
     record = {**records[0], "params": {**records[0]["params"], "variants": [r["params"]["variant"] for r in records]}}
     claims = pl.read_parquet(sm.input.claims).filter(pl.col("target") == figure)
-    read = {kind: pl.concat([pl.read_parquet(p) for p in sm.input[kind]]) for kind in ("params", "logits", "channels")}
+    read = {
+        kind: pl.concat([pl.read_parquet(p) for p in sm.input[kind]])
+        for kind in ("params", "logits", "channels", "classes")
+    }
     layers = sm.params.layers
     if figure == "fig2":
         histograms = analysis.gradient_histograms(read["params"], layers["fig2_layer"], 60)
@@ -22,6 +25,9 @@ with logged(sm):
         chart = gradients.fig4(read["logits"], claims, record)
     elif figure == "fig19":
         chart = gradients.fig19(analysis.channel_summary(read["channels"]), claims, record)
+    elif figure in ("fig20", "fig21"):
+        plot = gradients.fig20 if figure == "fig20" else gradients.fig21
+        chart = plot(analysis.class_summary(read["classes"]), layers["fig20_layer"], claims, record)
     else:
         points = analysis.scatter(read["params"], layers["fig23_layer"])
         chart = gradients.fig23(points, layers["fig23_layer"], claims, record)

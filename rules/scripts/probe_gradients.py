@@ -7,5 +7,6 @@ from pipeline.probes.job import ProbeJob
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     summands.run(
-        ProbeJob.from_snakemake(sm), {kind: sm.output[kind] for kind in ("table", "params", "logits", "channels")}
+        ProbeJob.from_snakemake(sm),
+        {kind: sm.output[kind] for kind in ("table", "params", "logits", "channels", "classes")},
     )
