@@ -38,6 +38,16 @@ class Check:
     agrees: bool
     profile: str
 
+    @classmethod
+    def at_least(cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str) -> Check:
+        """A check that agrees when ``value >= limit``; the rule text is made from the same limit."""
+        return cls(target, claim, quantity, value, f">= {limit:g}", value >= limit, profile)
+
+    @classmethod
+    def at_most(cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str) -> Check:
+        """A check that agrees when ``value <= limit``; the rule text is made from the same limit."""
+        return cls(target, claim, quantity, value, f"<= {limit:g}", value <= limit, profile)
+
 
 def frame(checks: Iterable[Check]) -> pl.DataFrame:
     return pl.DataFrame([asdict(c) for c in checks], schema=SCHEMA)

@@ -47,25 +47,23 @@ def table_claims(
     for r in wide.iter_rows(named=True):
         if r["variant"] == unnormalized:
             checks.append(
-                Check(
+                Check.at_most(
                     target,
                     "unnormalized: (a) and (d) within a factor ~2",
                     f"{unnormalized}: (a)/(d) at layer {r['layer']}",
                     r["ratio"],
-                    f"<= {none_max:g}",
-                    r["ratio"] <= none_max,
+                    none_max,
                     profile,
                 )
             )
         elif r["variant"] == normalized:
             checks.append(
-                Check(
+                Check.at_least(
                     target,
                     "batch-normalized: (a) and (d) differ by ~100x",
                     f"{normalized}: (a)/(d) at layer {r['layer']}",
                     r["ratio"],
-                    f">= {bn_min:g}",
-                    r["ratio"] >= bn_min,
+                    bn_min,
                     profile,
                 )
             )
@@ -88,13 +86,12 @@ def fig2_claims(
     ratio = float(grads[unnormalized].abs().mean() / grads[normalized].abs().mean())
     kurtosis = {v: _excess_kurtosis(g) for v, g in grads.items()}
     return [
-        Check(
+        Check.at_least(
             "fig2",
             "unnormalized gradients ~100x larger",
             f"mean |gradient| at layer {layer}, {unnormalized} / {normalized}",
             ratio,
-            f">= {min_ratio:g}",
-            ratio >= min_ratio,
+            min_ratio,
             profile,
         ),
         Check(
@@ -142,31 +139,28 @@ def fig23_claims(
     if not all(math.isfinite(v) for v in (*r.values(), size)):
         raise ValueError(f"layer {layer}: too few live kernel parameters to decide Fig. 23's claim")
     return [
-        Check(
+        Check.at_least(
             "fig23",
             "unnormalized: points on a line",
             f"{unnormalized}: Pearson r of (a), (d) at layer {layer}",
             r[unnormalized],
-            f">= {rules['none_min_correlation']:g}",
-            r[unnormalized] >= rules["none_min_correlation"],
+            rules["none_min_correlation"],
             profile,
         ),
-        Check(
+        Check.at_most(
             "fig23",
             "batch-normalized: no relation",
             f"{normalized}: Pearson r of (a), (d) at layer {layer}",
             r[normalized],
-            f"<= {rules['bn_max_correlation']:g}",
-            r[normalized] <= rules["bn_max_correlation"],
+            rules["bn_max_correlation"],
             profile,
         ),
-        Check(
+        Check.at_most(
             "fig23",
             "batch-normalized: much smaller",
             f"median (d) at layer {layer}, {normalized} / {unnormalized}",
             size,
-            f"<= {rules['max_size_ratio']:g}",
-            size <= rules["max_size_ratio"],
+            rules["max_size_ratio"],
             profile,
         ),
     ]
@@ -205,13 +199,12 @@ def fig4_claims(spread: pl.DataFrame, normalized: str, unnormalized: str, rules:
             none["spread"] <= rules["none_max_spread"],
             profile,
         ),
-        Check(
+        Check.at_least(
             "fig4",
             "batch-normalized: gradients depend on the input",
             f"{normalized}: softmax spread across images; {bn['modal_share']:.0%} of images favor one class",
             bn["spread"],
-            f">= {rules['bn_min_spread']:g}",
-            bn["spread"] >= rules["bn_min_spread"],
+            rules["bn_min_spread"],
             profile,
         ),
     ]
@@ -237,22 +230,20 @@ def fig19_claims(
         ratio[variant] = (sum(means[:blocks]) / blocks) / (sum(means[-blocks:]) / blocks)
     decades = abs(math.log10(ratio[normalized]))
     return [
-        Check(
+        Check.at_least(
             "fig19",
             "unnormalized: channel gradients larger in early layers",
             f"{unnormalized}: mean |channel gradient|, stage 1 / stage 3",
             ratio[unnormalized],
-            f">= {rules['none_min_early_late']:g}",
-            ratio[unnormalized] >= rules["none_min_early_late"],
+            rules["none_min_early_late"],
             profile,
         ),
-        Check(
+        Check.at_most(
             "fig19",
             "batch-normalized: similarly scaled across layers",
             f"{normalized}: |log10| of mean |channel gradient|, stage 1 / stage 3",
             decades,
-            f"<= {rules['bn_max_decades']:g}",
-            decades <= rules["bn_max_decades"],
+            rules["bn_max_decades"],
             profile,
         ),
     ]
@@ -309,13 +300,12 @@ def fig20_21_claims(
         ratio = float(rows.filter(pl.col("class") == top)["mean"][0] / others["mean"].median())
         if variant == unnormalized:
             checks["fig21"].append(
-                Check(
+                Check.at_least(
                     "fig21",
                     "unnormalized: the favored class gives ~10x larger gradients",
                     f"{variant}: mean |gradient| at layer {layer}, class {top} / median of the other classes",
                     ratio,
-                    f">= {min_ratio:g}",
-                    ratio >= min_ratio,
+                    min_ratio,
                     profile,
                 )
             )
