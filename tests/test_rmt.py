@@ -116,6 +116,8 @@ def test_claims_and_charts_from_small_tables():
     spec = plots.fig11(stats, empty, _provenance()).to_dict()
     assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
     assert spec["layer"][1]["encoding"]["x"]["field"] == "M"
+    spec12 = plots.fig12(stats, empty, _provenance()).to_dict()
+    assert spec12["layer"][2]["encoding"]["y"]["scale"]["type"] == "log"
     spec10 = plots.fig10(curves, analysis.histograms(spectra, 10, "x"), empty, _provenance()).to_dict()
     assert spec10["facet"]["column"]["field"] == "M" and spec10["resolve"]["scale"]["x"] == "independent"
     spec9 = plots.fig9(curves, empty, _provenance()).to_dict()

@@ -127,13 +127,14 @@ def fig12(stats: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.La
     )
     x = alt.X("M:Q", title="number of factors M")
     y_title = "largest singular value"
-    points = alt.Chart(frame).mark_line(point=True).encode(x=x, y=alt.Y("sigma_max_mean:Q", title=y_title))
+    log = alt.Scale(type="log")
+    points = alt.Chart(frame).mark_line(point=True).encode(x=x, y=alt.Y("sigma_max_mean:Q", title=y_title, scale=log))
     bars = alt.Chart(frame).mark_errorbar().encode(x=x, y=alt.Y("lower:Q", title=y_title), y2="upper:Q")
     limit = alt.Chart(edge).mark_line(strokeDash=[4, 4], color="gray").encode(x=x, y=alt.Y("edge:Q", title=y_title))
     title = _title(
         "Figure 12: largest singular value of a product of M Gaussian matrices",
         provenance,
         claims,
-        "Mean +- std over runs; dashed: the N -> infinity edge sqrt((M+1)^(M+1)/M^M), about sqrt(e (M+1)).",
+        "Mean +- std over runs, log y; dashed: the N -> infinity edge sqrt((M+1)^(M+1)/M^M), about sqrt(e (M+1)).",
     )
     return (limit + bars + points).properties(width=480, height=320, title=title)
