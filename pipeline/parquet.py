@@ -8,6 +8,7 @@ read only Parquet, and take their subtitle's provenance from there.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +25,25 @@ def write(frame: pl.DataFrame, path: str | Path, provenance: dict) -> None:
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), KEY: json.dumps(provenance)})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
+
+
+def read_all(paths: Iterable[str | Path]) -> pl.DataFrame:
+    """The rows of several Parquet files of one schema (e.g. one per variant), in the given order."""
+    return pl.concat([pl.read_parquet(p) for p in paths], how="vertical")
+
+
+def combined_provenance(paths: Iterable[str | Path]) -> dict:
+    """One provenance record for files that differ only in the variant (a figure comparing bn and none).
+
+    The first file's record, with ``params.variants`` listing the variants in the given order; a file made with
+    other parameters or data is an error (a stale input that should be rerun).
+    """
+    paths = list(paths)
+    records = [provenance(p) for p in paths]
+    shared = [{k: v for k, v in r["params"].items() if k != "variant"} for r in records]
+    if any(s != shared[0] for s in shared) or any(r.get("data") != records[0].get("data") for r in records):
+        raise ValueError(f"{paths}: made with different parameters or data; rerun them")
+    return {**records[0], "params": {**shared[0], "variants": [r["params"]["variant"] for r in records]}}
 
 
 def provenance(path: str | Path) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from pipeline import claims
 from pipeline.plots import fig3, render
@@ -58,3 +59,20 @@ def test_claims_table_round_trip(tmp_path):
     assert gathered.height == 8 and gathered.schema == pl.Schema(claims.SCHEMA)
     markdown = (tmp_path / "c.md").read_text()
     assert markdown.count("\n") == 6 and "| fig3 |" in markdown
+
+
+def test_combined_provenance_lists_variants_and_rejects_stale_files(tmp_path):
+    from pipeline import parquet
+
+    def write(name, variant, batches):
+        record = {**PROVENANCE, "params": {"batches": batches, "variant": variant}}
+        parquet.write(pl.DataFrame({"x": [1]}), tmp_path / name, record)
+        return tmp_path / name
+
+    bn, none = write("bn.parquet", "bn", 10), write("none.parquet", "none", 10)
+    combined = parquet.combined_provenance([bn, none])
+    assert combined["params"] == {"batches": 10, "variants": ["bn", "none"]}
+    assert parquet.read_all([bn, none]).height == 2
+    stale = write("old.parquet", "none", 5)
+    with pytest.raises(ValueError, match="rerun them"):
+        parquet.combined_provenance([bn, stale])

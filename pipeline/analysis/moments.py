@@ -83,14 +83,5 @@ def claims(
 
 
 def read(paths: list[str]) -> tuple[pl.DataFrame, dict]:
-    """The per-layer summary of several probe files (one per variant) and a provenance record for the figure.
-
-    The record is the first file's, with ``params.variants`` listing the variants in the given order; the files
-    must agree on everything but the variant.
-    """
-    records = [parquet.provenance(p) for p in paths]
-    shared = [{k: v for k, v in r["params"].items() if k != "variant"} for r in records]
-    if any(s != shared[0] for s in shared) or any(r["data"] != records[0]["data"] for r in records):
-        raise ValueError(f"{paths}: the probe files were made with different parameters or data; rerun them")
-    record = {**records[0], "params": {**shared[0], "variants": [r["params"]["variant"] for r in records]}}
-    return layer_summary(pl.concat([pl.read_parquet(p) for p in paths])), record
+    """The per-layer summary of several probe files (one per variant) and their combined provenance record."""
+    return layer_summary(parquet.read_all(paths)), parquet.combined_provenance(paths)

@@ -176,11 +176,12 @@ def run(job: ProbeJob, outputs: dict[str, str]) -> None:
         stats = kernel_statistics(traced.convs[layer])
         dead = int((stats["a"] == 0).sum())
         table += [{"layer": layer, "stat": k, "value": float(stats[k].mean()), "dead_params": dead} for k in STATS]
-        wanted = {
-            chosen["fig2_layer"]: {"grad": gradient(traced.convs[layer])},
-            chosen["fig23_layer"]: {k: stats[k] for k in ("a", "d")},
-        }
-        for name, values in wanted.get(layer, {}).items():
+        wanted = {}  # per-parameter values, only for the layers whose figures need them
+        if layer == chosen["fig2_layer"]:
+            wanted["grad"] = gradient(traced.convs[layer])
+        if layer == chosen["fig23_layer"]:
+            wanted.update(a=stats["a"], d=stats["d"])
+        for name, values in wanted.items():
             flat = values.flatten()
             per_param.append(
                 pl.DataFrame({"layer": layer, "param": range(flat.numel()), "stat": name, "value": flat.tolist()})

@@ -1,15 +1,13 @@
 """Snakemake adapter: decide the claims of Table 1, Table 4, Fig. 2 and Fig. 23 from the gradient probe."""
 
-import polars as pl
-
 from pipeline import claims, parquet
 from pipeline.analysis import gradients
 from pipeline.jobs import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    table = pl.concat([pl.read_parquet(p) for p in sm.input.tables])
-    params = pl.concat([pl.read_parquet(p) for p in sm.input.params])
+    table = parquet.read_all(sm.input.tables)
+    params = parquet.read_all(sm.input.params)
     bn, none = sm.params.compared
     layers, profile, table1 = sm.params.layers, sm.params.profile, sm.params.table1
     checks = {
@@ -29,14 +27,14 @@ with logged(sm):
     )
     points = gradients.scatter(params, layers["fig23_layer"])
     checks["fig4"] = gradients.fig4_claims(
-        gradients.softmax_spread(pl.concat([pl.read_parquet(p) for p in sm.input.logits])),
+        gradients.softmax_spread(parquet.read_all(sm.input.logits)),
         bn,
         none,
         dict(sm.params.fig4),
         profile,
     )
     checks["fig19"] = gradients.fig19_claims(
-        gradients.channel_summary(pl.concat([pl.read_parquet(p) for p in sm.input.channels])),
+        gradients.channel_summary(parquet.read_all(sm.input.channels)),
         sm.params.depth,
         bn,
         none,
@@ -45,8 +43,8 @@ with logged(sm):
     )
     checks.update(
         gradients.fig20_21_claims(
-            gradients.class_summary(pl.concat([pl.read_parquet(p) for p in sm.input.classes])),
-            pl.concat([pl.read_parquet(p) for p in sm.input.logits]),
+            gradients.class_summary(parquet.read_all(sm.input.classes)),
+            parquet.read_all(sm.input.logits),
             layers["fig20_layer"],
             bn,
             none,

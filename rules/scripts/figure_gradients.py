@@ -10,13 +10,9 @@ from pipeline.plots import gradients, render
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     figure = sm.wildcards.gradient_figure
-    records = [parquet.provenance(p) for p in sm.input.params]
-    record = {**records[0], "params": {**records[0]["params"], "variants": [r["params"]["variant"] for r in records]}}
+    record = parquet.combined_provenance(sm.input.params)
     claims = pl.read_parquet(sm.input.claims).filter(pl.col("target") == figure)
-    read = {
-        kind: pl.concat([pl.read_parquet(p) for p in sm.input[kind]])
-        for kind in ("params", "logits", "channels", "classes")
-    }
+    read = {kind: parquet.read_all(sm.input[kind]) for kind in ("params", "logits", "channels", "classes")}
     layers = sm.params.layers
     if figure == "fig2":
         histograms = analysis.gradient_histograms(read["params"], layers["fig2_layer"], 60)

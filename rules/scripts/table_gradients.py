@@ -1,7 +1,5 @@
 """Snakemake adapter: Table 1 or Table 4 as Markdown and its Parquet twin, from the gradient probe's tables."""
 
-import polars as pl
-
 from pipeline import parquet
 from pipeline.analysis import gradients
 from pipeline.atomic import write_text
@@ -14,9 +12,7 @@ NOTES = {
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     name = sm.wildcards.gradient_table
-    wide = gradients.wide_table(
-        pl.concat([pl.read_parquet(p) for p in sm.input.tables]), sm.params.layers[f"{name}_layers"]
-    )
+    wide = gradients.wide_table(parquet.read_all(sm.input.tables), sm.params.layers[f"{name}_layers"])
     record = parquet.provenance(sm.input.tables[0])
     parquet.write(wide, sm.output.parquet, record)
     p = record["params"]
