@@ -40,8 +40,16 @@ rule init_probes:
         moments_files(),
         [
             gradient_files(kind)
-            for kind in ("table", "params", "logits", "channels", "classes")
+            for kind in (
+                "table",
+                "params",
+                "logits",
+                "channels",
+                "classes",
+                "summands",
+            )
         ],
+        [probe_files("activations", kind) for kind in ("histograms", "mean_gradients")],
 
 
 rule rmt_tables:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "results/data"
-FAMILIES = ("moments", "gradients")
+FAMILIES = ("moments", "gradients", "activations")
 
 
 def one(family: str, variant: str) -> dict:
@@ -28,7 +28,7 @@ def one(family: str, variant: str) -> dict:
     import torch
 
     from pipeline import checkpoints, config
-    from pipeline.probes import moments, summands
+    from pipeline.probes import activations, moments, summands
     from pipeline.probes.job import ProbeJob
 
     torch.set_num_threads(2)
@@ -53,9 +53,8 @@ def one(family: str, variant: str) -> dict:
         if family == "moments":
             moments.run(job, str(Path(tmp, "m.parquet")))
         else:
-            summands.run(
-                job, {k: str(Path(tmp, f"{k}.parquet")) for k in ("table", "params", "logits", "channels", "classes")}
-            )
+            probe = {"gradients": summands, "activations": activations}[family]
+            probe.run(job, {k: str(Path(tmp, f"{k}.parquet")) for k in probe.OUTPUTS})
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

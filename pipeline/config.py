@@ -95,11 +95,15 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
         return ("train", "lr_milestones"), f"{milestones} must be strictly increasing"
     convs = depth - 1  # conv layers of a 6n+2 ResNet; the linear layer is the last weight layer
     first = 1 if params["contradictions"]["stem_is_layer_1"] else 0
-    gradients = params["probes"]["gradients"]
-    for key, value in gradients.items():
-        for layer in value if isinstance(value, list) else [value]:
-            if not first <= layer < first + convs:
-                return ("probes", "gradients", key), f"layer {layer} is not a conv layer of ResNet-{depth}"
+    for section in ("gradients", "activations"):
+        for key, value in params["probes"][section].items():
+            if not key.endswith(("_layer", "_layers")):
+                continue
+            for layer in value if isinstance(value, list) else [value]:
+                if not first <= layer < first + convs:
+                    return ("probes", section, key), f"layer {layer} is not a conv layer of ResNet-{depth}"
+    if params["probes"]["activations"]["fig18_layer"] == first:
+        return ("probes", "activations", "fig18_layer"), "the stem reads the image, not a ReLU output"
     factors = params["rmt"]["spectrum_factors"]
     if list(factors) != sorted(set(factors)):
         return ("rmt", "spectrum_factors"), f"{factors} must be strictly increasing"

@@ -46,6 +46,7 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.a = ConvSlot(cin, cout, stride, make_norm)
         self.b = ConvSlot(cout, cout, 1, make_norm)
+        self.act_a, self.act_out = nn.ReLU(), nn.ReLU()  # modules, so probes can hook the pre-ReLU tensors
         self.stride, self.extra_channels = stride, cout - cin
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
@@ -56,7 +57,7 @@ class BasicBlock(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.b(F.relu(self.a(x))) + self.shortcut(x))
+        return self.act_out(self.b(self.act_a(self.a(x))) + self.shortcut(x))
 
 
 class ResNet(nn.Module):
@@ -84,17 +85,33 @@ class ResNet(nn.Module):
                 blocks.append(BasicBlock(cin, width, 2 if stage > 0 and i == 0 else 1, per_conv))
                 cin = width
         self.blocks = nn.Sequential(*blocks)
+        self.stem_act = nn.ReLU()
         self.top_norm = make(cin) if norm.where == "top" else nn.Identity()
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(F.relu(self.stem(x)))
+        x = self.blocks(self.stem_act(self.stem(x)))
         x = self.top_norm(x)
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
     def conv_slots(self) -> list[ConvSlot]:
         """Every conv with its norm slot, in forward order (the stem, then two per block)."""
         return [self.stem] + [slot for block in self.blocks for slot in (block.a, block.b)]
+
+
+def input_activation(model: ResNet, k: int, stem_is_layer_1: bool = True) -> nn.ReLU:
+    """The ReLU whose output is conv layer k's input (its input is the pre-ReLU tensor of Fig. 18).
+
+    A block's first conv reads the previous block's output ReLU (the stem's ReLU for the first block), its second
+    conv reads the ReLU after its first norm slot. The stem reads the image, which has no ReLU: an error.
+    """
+    index = weight_layers(model).index(layer_module(model, k, stem_is_layer_1))
+    if index == 0 or index > 2 * len(model.blocks):
+        raise ValueError(f"layer {k} does not read a ReLU output (it is the stem or the classifier)")
+    block, second = divmod(index - 1, 2)
+    if second:
+        return model.blocks[block].act_a
+    return model.blocks[block - 1].act_out if block else model.stem_act
 
 
 def weight_layers(model: ResNet) -> list[nn.Module]:
@@ -115,6 +132,18 @@ def layer_module(model: ResNet, k: int, stem_is_layer_1: bool = True) -> nn.Modu
             f"layer {k} does not exist: ResNet-{model.depth} has layers {first}..{first + len(layers) - 1}"
         )
     return layers[k - first]
+
+
+def kernel_channels(shape: torch.Size) -> dict[str, list[int]]:
+    """For each parameter of a conv weight of ``shape`` (co, ci, kh, kw), in flat order: its flat index, its
+    out channel and its in channel (columns of the per-parameter probe outputs)."""
+    _co, ci, kh, kw = shape
+    index = torch.arange(shape.numel())
+    return {
+        "param": index.tolist(),
+        "out_channel": (index // (ci * kh * kw)).tolist(),
+        "in_channel": (index // (kh * kw) % ci).tolist(),
+    }
 
 
 def layer_number(index: int, stem_is_layer_1: bool = True) -> int:

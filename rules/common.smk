@@ -44,7 +44,23 @@ CODE = {
         "pipeline/provenance.py",
         "pipeline/jobs.py",
     ],
-    "gradient_analysis": ["pipeline/analysis/gradients.py", "pipeline/parquet.py"],
+    "gradient_analysis": [
+        "pipeline/analysis/gradients.py",
+        "pipeline/analysis/channels.py",
+        "pipeline/parquet.py",
+    ],
+    "activations": [
+        "pipeline/probes/activations.py",
+        "pipeline/probes/job.py",
+        "pipeline/parquet.py",
+        "pipeline/provenance.py",
+        "pipeline/jobs.py",
+    ],
+    "activation_analysis": [
+        "pipeline/analysis/activations.py",
+        "pipeline/analysis/channels.py",
+        "pipeline/parquet.py",
+    ],
     "claims": ["pipeline/claims.py"],
     "plots": ["pipeline/plots/render.py"],
 }
@@ -56,11 +72,15 @@ GRADIENT_TARGETS = {
     "table4": "tables",
     "fig2": "figures",
     "fig4": "figures",
+    "fig7": "figures",
     "fig19": "figures",
     "fig20": "figures",
     "fig21": "figures",
+    "fig22": "figures",
     "fig23": "figures",
 }
+# The activation-probe figures (Fig. 13 none, Fig. 14 bn, Fig. 18 both).
+ACTIVATION_FIGURES = ["fig13", "fig14", "fig18"]
 TABLES = ["tables/table1.md", "tables/table4.md"]
 RMT = {
     kind: f"results/{PROFILE}/rmt/{kind}.parquet"
@@ -72,9 +92,14 @@ FIGURES = [
         "fig2",
         "fig3",
         "fig4",
+        "fig7",
+        "fig13",
+        "fig14",
+        "fig18",
         "fig19",
         "fig20",
         "fig21",
+        "fig22",
         "fig23",
         *RMT_FIGURES,
     ]
@@ -86,6 +111,7 @@ CLAIMS = [
     f"results/{PROFILE}/claims/fig3.parquet",
     f"results/{PROFILE}/claims/rmt.parquet",
     f"results/{PROFILE}/claims/gradients.parquet",
+    f"results/{PROFILE}/claims/activations.parquet",
 ]
 
 
@@ -93,7 +119,10 @@ wildcard_constraints:
     profile=PROFILE,
     rmt_figure="|".join(RMT_FIGURES),
     gradient_table="table1|table4",
-    gradient_figure="fig2|fig4|fig19|fig20|fig21|fig23",
+    gradient_figure="|".join(
+        t for t, folder in GRADIENT_TARGETS.items() if folder == "figures"
+    ),
+    activation_figure="|".join(ACTIVATION_FIGURES),
     variant="|".join(P["variants"]),
     depth=r"\d+",
     seed=r"\d+",
@@ -129,9 +158,14 @@ def rmt_figure_data(wildcards):
     return {kind: RMT[kind] for kind in needs}
 
 
-def gradient_files(kind):
-    """The gradient probe's outputs ("table" or "params") for the compared pair, normalized first."""
+def probe_files(probe, kind):
+    """One output kind of an init probe ("gradients" or "activations") for the compared pair, normalized first."""
     return [
-        f"results/{PROFILE}/gradients/{v}-d{DEPTH}-s{P['probes']['seed']}.{kind}.parquet"
+        f"results/{PROFILE}/{probe}/{v}-d{DEPTH}-s{P['probes']['seed']}.{kind}.parquet"
         for v in COMPARED
     ]
+
+
+def gradient_files(kind):
+    """The gradient probe's outputs ("table", "params", "summands", ...) for the compared pair."""
+    return probe_files("gradients", kind)

@@ -57,6 +57,7 @@ rule claims_gradients:
         logits=gradient_files("logits"),
         channels=gradient_files("channels"),
         classes=gradient_files("classes"),
+        summands=gradient_files("summands"),
         code=CODE["gradient_analysis"] + CODE["claims"],
     output:
         claims=f"results/{PROFILE}/claims/gradients.parquet",
@@ -69,8 +70,10 @@ rule claims_gradients:
         table1=lookup(dpath="figures/table1", within=P),
         fig2=lookup(dpath="figures/fig2", within=P),
         fig4=lookup(dpath="figures/fig4", within=P),
+        fig7=lookup(dpath="figures/fig7", within=P),
         fig19=lookup(dpath="figures/fig19", within=P),
         fig21=lookup(dpath="figures/fig21", within=P),
+        fig22=lookup(dpath="figures/fig22", within=P),
         fig23=lookup(dpath="figures/fig23", within=P),
         depth=DEPTH,
         layers=lookup(dpath="probes/gradients", within=P),
@@ -103,6 +106,7 @@ rule figure_gradients:
         logits=gradient_files("logits"),
         channels=gradient_files("channels"),
         classes=gradient_files("classes"),
+        summands=gradient_files("summands"),
         claims=f"results/{PROFILE}/claims/gradients.parquet",
         code=CODE["gradient_analysis"] + CODE["plots"] + ["pipeline/plots/gradients.py"],
     output:
@@ -116,3 +120,46 @@ rule figure_gradients:
         layers=lookup(dpath="probes/gradients", within=P),
     script:
         "scripts/figure_gradients.py"
+
+
+rule claims_activations:
+    input:
+        histograms=probe_files("activations", "histograms"),
+        mean_gradients=probe_files("activations", "mean_gradients"),
+        code=CODE["activation_analysis"] + CODE["claims"],
+    output:
+        claims=f"results/{PROFILE}/claims/activations.parquet",
+        markdown=[f"figures/{fig}.claims.md" for fig in ACTIVATION_FIGURES],
+    log:
+        f"logs/{PROFILE}/claims_activations.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        fig13=lookup(dpath="figures/fig13", within=P),
+        fig18=lookup(dpath="figures/fig18", within=P),
+        compared=lookup(dpath="probes/variants", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/claims_activations.py"
+
+
+rule figure_activations:
+    input:
+        histograms=probe_files("activations", "histograms"),
+        mean_gradients=probe_files("activations", "mean_gradients"),
+        claims=f"results/{PROFILE}/claims/activations.parquet",
+        code=CODE["activation_analysis"]
+        + CODE["plots"]
+        + ["pipeline/plots/activations.py"],
+    output:
+        svg="figures/{activation_figure}.svg",
+        png="figures/{activation_figure}.png",
+    log:
+        f"logs/{PROFILE}/figure_{{activation_figure}}.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        fig13=lookup(dpath="figures/fig13", within=P),
+        compared=lookup(dpath="probes/variants", within=P),
+    script:
+        "scripts/figure_activations.py"

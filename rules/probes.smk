@@ -34,6 +34,7 @@ rule probe_gradients:
         logits="results/{profile}/gradients/{variant}-d{depth}-s{seed}.logits.parquet",
         channels="results/{profile}/gradients/{variant}-d{depth}-s{seed}.channels.parquet",
         classes="results/{profile}/gradients/{variant}-d{depth}-s{seed}.classes.parquet",
+        summands="results/{profile}/gradients/{variant}-d{depth}-s{seed}.summands.parquet",
     log:
         "logs/{profile}/gradients/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -45,3 +46,25 @@ rule probe_gradients:
         profile=PROFILE,
     script:
         "scripts/probe_gradients.py"
+
+
+rule probe_activations:
+    input:
+        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        data=DATA["npz"],
+        provenance=DATA["provenance"],
+        code=CODE["model"] + CODE["batches"] + CODE["activations"],
+    output:
+        histograms="results/{profile}/activations/{variant}-d{depth}-s{seed}.histograms.parquet",
+        mean_gradients="results/{profile}/activations/{variant}-d{depth}-s{seed}.mean_gradients.parquet",
+    log:
+        "logs/{profile}/activations/{variant}-d{depth}-s{seed}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 4
+    params:
+        probes=lookup(dpath="probes", within=P),
+        stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/probe_activations.py"

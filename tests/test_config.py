@@ -110,3 +110,10 @@ def test_unreadable_and_malformed_files(tmp_path):
     broken.write_text("model: {depth: [\n")
     with pytest.raises(config.ParamsError, match=r"params.yaml: not valid YAML at line \d+"):
         config.load(broken)
+
+
+def test_activation_layers_are_checked_too():
+    message = _error(RAW, {"profile": "smoke", "probes": {"activations": {"fig13_layers": [2, 40]}}})
+    assert "key 'probes.activations.fig13_layers': layer 40 is not a conv layer of ResNet-8" in message
+    message = _error(RAW, {"profile": "smoke", "probes": {"activations": {"fig18_layer": 1}}})
+    assert "key 'probes.activations.fig18_layer': the stem reads the image, not a ReLU output" in message

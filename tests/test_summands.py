@@ -92,3 +92,15 @@ def test_class_masked_gradients_sum_to_the_full_gradient(where):
     assert torch.allclose(per_class.sum(0), weight.grad, rtol=1e-9, atol=1e-12)
     # Each class's term is its own: keeping class 0 only is not the full gradient.
     assert not torch.allclose(per_class[0], weight.grad)
+
+
+def test_typical_aligned_parameter_skips_near_dead_parameters():
+    # (a) spans live and near-dead parameters; the near-dead ones have (d) = (a) exactly (a single summand).
+    a = torch.tensor([1e-9, 2e-9, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    d = torch.tensor([1e-9, 2e-9, 0.1, 1.9, 2.8, 0.2, 4.9, 0.3])
+    chosen = summands.typical_aligned_parameter({"a": a, "d": d}, 0.9, layer=7)
+    assert chosen == 4  # candidates with (a) >= median: 3 (a=2, since median is 2.0), 4, 6 -> the median (a) is 3.0
+    # No candidate: the live parameter with the largest (d)/(a), never a dead one.
+    assert summands.typical_aligned_parameter({"a": a, "d": 0.5 * d.clamp(max=0.2)}, 0.9, layer=7) == 3
+    with pytest.raises(ValueError, match="layer 7"):
+        summands.typical_aligned_parameter({"a": torch.zeros(4), "d": torch.zeros(4)}, 0.9, layer=7)

@@ -106,15 +106,21 @@ def fig2_claims(
     ]
 
 
-def gradient_histograms(params: pl.DataFrame, layer: int, bins: int) -> pl.DataFrame:
-    """Per variant, a histogram of the layer's kernel gradients on its own symmetric range (separate scales)."""
+def symmetric_histograms(frame: pl.DataFrame, bins: int) -> pl.DataFrame:
+    """Per variant, a histogram of ``value`` on its own range symmetric about 0 (so 0 is mid-axis and any skew
+    shows). Columns: variant, left, right, count."""
     frames = []
-    for (variant,), part in params.filter(pl.col("layer") == layer, pl.col("stat") == "grad").group_by("variant"):
+    for (variant,), part in frame.group_by("variant"):
         values = part["value"].to_numpy()
         edges = np.linspace(-np.abs(values).max(), np.abs(values).max(), bins + 1)
         counts, _ = np.histogram(values, bins=edges)
         frames.append(pl.DataFrame({"variant": variant, "left": edges[:-1], "right": edges[1:], "count": counts}))
     return pl.concat(frames).sort("variant", "left")
+
+
+def gradient_histograms(params: pl.DataFrame, layer: int, bins: int) -> pl.DataFrame:
+    """Fig. 2: per variant, a histogram of the layer's kernel gradients on its own symmetric range."""
+    return symmetric_histograms(params.filter(pl.col("layer") == layer, pl.col("stat") == "grad"), bins)
 
 
 def scatter(params: pl.DataFrame, layer: int) -> pl.DataFrame:
@@ -333,3 +339,36 @@ def fig20_21_claims(
                 )
             )
     return checks
+
+
+def summand_summary(summands: pl.DataFrame) -> pl.DataFrame:
+    """Per variant, Fig. 22's chosen parameter: its (d)/(a), (a) over the layer's median, and the centering
+    |mean| / std of its summands (0 for a distribution centered at 0, large when skewed far from it)."""
+    return (
+        summands.group_by("variant")
+        .agg(
+            param=pl.col("param").first(),
+            ratio=(pl.col("d") / pl.col("a")).first(),
+            liveness=(pl.col("a") / pl.col("median_a")).first(),
+            mean=pl.col("value").mean(),
+            center=pl.col("value").mean().abs() / pl.col("value").std(ddof=0),
+            nonzero=(pl.col("value") != 0).mean(),
+        )
+        .sort("variant")
+    )
+
+
+def fig22_claims(summary: pl.DataFrame, layer: int, unnormalized: str, min_center: float, profile: str) -> list[Check]:
+    """The summands of a typical unnormalized parameter with |sum d| ~ sum |d| are skewed far from 0."""
+    row = summary.filter(pl.col("variant") == unnormalized).row(0, named=True)
+    return [
+        Check.at_least(
+            "fig22",
+            "unnormalized: the summands are skewed far from 0",
+            f"{unnormalized}: |mean|/std of the summands of layer-{layer} parameter {row['param']} "
+            f"((d)/(a) {row['ratio']:.2f}, (a) {row['liveness']:.2f} x the layer median)",
+            row["center"],
+            min_center,
+            profile,
+        )
+    ]

@@ -1,20 +1,11 @@
-"""Fig. 2 (gradient histograms of one kernel, bn vs none, separate scales) and Fig. 23 (|sum d| vs sum |d|)."""
+"""The gradient figures at initialization: Fig. 2, 4, 7, 19, 20, 21, 22, 23 (one function each)."""
 
 from __future__ import annotations
 
 import altair as alt
 import polars as pl
 
-from pipeline.plots.render import claims_lines, log_error_bars, provenance_line
-
-
-def _subtitle(provenance: dict, claims: pl.DataFrame, *lines: str) -> list[str]:
-    p = provenance["params"]
-    setting = (
-        f"ResNet-{p['depth']}, seed {p['seed']}, at initialization (training mode); one mini-batch of "
-        f"{p['batch_size']} training images; loss = mean cross-entropy."
-    )
-    return [setting, *lines, provenance_line(provenance), *claims_lines(claims)]
+from pipeline.plots.render import init_subtitle, log_error_bars
 
 
 def fig2(histograms: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
@@ -33,7 +24,7 @@ def fig2(histograms: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance:
     title = alt.Title(
         f"Figure 2: gradients of the layer-{layer} kernel at initialization",
         anchor="start",
-        subtitle=_subtitle(provenance, claims, "Each panel on its own scale; log count shows the tails."),
+        subtitle=init_subtitle(provenance, claims, "Each panel on its own scale; log count shows the tails."),
     )
     return alt.hconcat(*panels).properties(title=title)
 
@@ -58,7 +49,7 @@ def fig23(points: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: di
     title = alt.Title(
         f"Figure 23: |sum d| vs sum |d| per kernel parameter, layer {layer}",
         anchor="start",
-        subtitle=_subtitle(
+        subtitle=init_subtitle(
             provenance,
             claims,
             "Dashed: (d) = (a), the largest (d) can be; "
@@ -86,7 +77,7 @@ def fig4(logits: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.HC
     title = alt.Title(
         "Figure 4: gradients of each image's loss at the logits, at initialization",
         anchor="start",
-        subtitle=_subtitle(
+        subtitle=init_subtitle(
             provenance, claims, "dL_b/dz_bj = softmax_bj - [j = label_b]; each panel on its own colour scale."
         ),
     )
@@ -108,7 +99,7 @@ def fig19(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.
     title = alt.Title(
         "Figure 19: gradients of the conv channels (bias gradients) per layer",
         anchor="start",
-        subtitle=_subtitle(
+        subtitle=init_subtitle(
             provenance,
             claims,
             "Channel gradient: BN's beta where there is BN, the "
@@ -136,7 +127,7 @@ def fig20(summary: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: d
     title = alt.Title(
         f"Figure 20: |kernel gradient| at layer {layer}, backpropagating one class at a time",
         anchor="start",
-        subtitle=_subtitle(
+        subtitle=init_subtitle(
             provenance,
             claims,
             "Box: 25-75%, tick: median, line: 10-90% over the kernel's parameters; those with a dead input channel "
@@ -161,6 +152,87 @@ def fig21(summary: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: d
     title = alt.Title(
         f"Figure 21: mean |kernel gradient| at layer {layer} per backpropagated class",
         anchor="start",
-        subtitle=_subtitle(provenance, claims, "Own scale per panel."),
+        subtitle=init_subtitle(provenance, claims, "Own scale per panel."),
+    )
+    return alt.hconcat(*panels).properties(title=title)
+
+
+def fig7(matrix: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
+    """Heatmap over (in channel, out channel) of sum_ij |sum_bxy d|, log colour, one panel per network."""
+    panels = [
+        alt.Chart(matrix.filter(pl.col("variant") == variant), title=variant)
+        .mark_rect()
+        .encode(
+            x=alt.X("out_channel:O", title="out channel co", axis=alt.Axis(labelAngle=0, labelOverlap=True)),
+            y=alt.Y("in_channel:O", title="in channel ci", axis=alt.Axis(labelOverlap=True)),
+            color=alt.Color(
+                "shown:Q",
+                title=f"{variant}: sum_ij |sum d|",
+                scale=alt.Scale(type="log", scheme="viridis"),
+            ),
+        )
+        .transform_calculate(shown=f"max(datum.value, {_positive_floor(matrix, variant)})")
+        .properties(width=300, height=300)
+        for variant in provenance["params"]["variants"]
+    ]
+    title = alt.Title(
+        f"Figure 7: gradient magnitude between in and out channels, layer {layer}",
+        anchor="start",
+        subtitle=init_subtitle(
+            provenance,
+            claims,
+            "Cell (ci, co): sum over the 3x3 kernel positions of |sum_bxy d| (Table 1's (d)); log colour, own scale "
+            "per panel; exact zeros (dead channels) shown at the panel's smallest positive value.",
+        ),
+    )
+    return alt.hconcat(*panels).resolve_scale(color="independent").properties(title=title)
+
+
+def _positive_floor(matrix: pl.DataFrame, variant: str) -> float:
+    values = matrix.filter(pl.col("variant") == variant, pl.col("value") > 0)["value"]
+    return float(values.min()) if len(values) else 1e-30
+
+
+def fig22(histograms: pl.DataFrame, summary: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict):
+    """Histogram of the nonzero summands d[b, x, y] of the chosen parameter, log count, one panel per network."""
+    panels = []
+    for variant in provenance["params"]["variants"]:
+        row = summary.filter(pl.col("variant") == variant).row(0, named=True)
+        data = histograms.filter(pl.col("variant") == variant, pl.col("count") > 0)
+        line = (
+            alt.Chart(
+                data.with_columns(center=(pl.col("left") + pl.col("right")) / 2),
+                title=f"{variant}: parameter {row['param']}, (d)/(a) = {row['ratio']:.2f}, "
+                f"{1 - row['nonzero']:.0%} zeros left out",
+            )
+            .mark_line(interpolate="step")
+            .encode(
+                x=alt.X("center:Q", title="summand d[b, x, y]"),
+                y=alt.Y("count:Q", title="summands (images x positions)", scale=alt.Scale(type="log")),
+            )
+        )
+        marks = pl.DataFrame({"x": [0.0, row["mean"]], "what": ["0", "mean"]})
+        rules = (
+            alt.Chart(marks)
+            .mark_rule()
+            .encode(
+                x="x:Q",
+                color=alt.Color("what:N", title="", scale=alt.Scale(range=["black", "firebrick"])),
+                strokeDash=alt.StrokeDash("what:N", legend=None, scale=alt.Scale(range=[[1, 0], [4, 3]])),
+            )
+        )
+        panels.append((line + rules).properties(width=320, height=260))
+    title = alt.Title(
+        f"Figure 22: the summands of one layer-{layer} kernel parameter with |sum d| ~ sum |d|",
+        anchor="start",
+        subtitle=init_subtitle(
+            provenance,
+            claims,
+            "Parameter: the median (a) among the live ones ((a) >= the layer's median) with (d) >= "
+            f"{provenance['params']['gradients']['fig22_min_ratio']} x (a) (where none has one: the live parameter "
+            "with the largest (d)/(a)).",
+            "Exact zeros (the input pixel is a ReLU that is off) are left out of the histogram, not of the claim; "
+            "range symmetric about 0; log count; own scales.",
+        ),
     )
     return alt.hconcat(*panels).properties(title=title)

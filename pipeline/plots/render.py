@@ -33,6 +33,19 @@ def claims_lines(claims: pl.DataFrame) -> list[str]:
     ]
 
 
+def init_subtitle(
+    provenance: dict, claims: pl.DataFrame, *lines: str, batches: int = 1, loss: bool = True
+) -> list[str]:
+    """Subtitle of an init-probe figure: the setting, the figure's own ``lines``, provenance, the claim checks."""
+    p = provenance["params"]
+    drawn = "one mini-batch" if batches == 1 else f"{batches} mini-batches"
+    setting = (
+        f"ResNet-{p['depth']}, seed {p['seed']}, at initialization (training mode); {drawn} of "
+        f"{p['batch_size']} training images" + ("; loss = mean cross-entropy." if loss else ".")
+    )
+    return [setting, *lines, provenance_line(provenance), *claims_lines(claims)]
+
+
 def save(chart: alt.TopLevelMixin, svg_path: str | Path, png_path: str | Path) -> None:
     """Write the chart as SVG and as a PNG (2x) through vl-convert, each atomically."""
     for path, fmt, extra in ((svg_path, "svg", {}), (png_path, "png", {"scale_factor": 2})):

@@ -22,10 +22,11 @@ from torch import nn
 
 from pipeline import batches
 from pipeline.jobs import progress
-from pipeline.models import ResNet, layer_module, layer_number
+from pipeline.models import ResNet, kernel_channels, layer_module, layer_number
 from pipeline.probes.job import ProbeJob
 
 STATS = ("a", "b", "c", "d")  # Table 1's columns, in the paper's order
+OUTPUTS = ("table", "params", "logits", "channels", "classes", "summands")  # the Parquet files :func:`run` writes
 
 
 @dataclass
@@ -71,6 +72,25 @@ def parameter_summands(trace: ConvTrace, index: tuple[int, int, int, int]) -> to
     u, g = trace.unfolded()
     kh, kw = trace.conv.kernel_size
     return g[:, co, :] * u[:, (ci * kh + i) * kw + j, :]
+
+
+def typical_aligned_parameter(stats: dict[str, torch.Tensor], min_ratio: float, layer: int) -> int:
+    """Fig. 22's parameter: a typical one among the live parameters whose |sum d| is close to sum |d|.
+
+    Live: (a) at or above the layer's median (without it the rule picks parameters of near-dead input channels,
+    whose few nonzero summands trivially agree in sign). Candidates: live with (d) >= ``min_ratio`` x (a); the one
+    with the median (a) is "typical". A network with no candidate (BN: (d)/(a) is ~0.03 there) gets its live
+    parameter with the largest (d)/(a), the closest it comes; the figure shows that ratio. Returns a flat index.
+    """
+    a, d = stats["a"].flatten(), stats["d"].flatten()
+    live = torch.nonzero((a >= a.median()) & (a > 0)).flatten()
+    if not len(live):
+        raise ValueError(f"layer {layer}: every kernel parameter has zero summands (Fig. 22)")
+    candidates = live[d[live] >= min_ratio * a[live]]
+    if not len(candidates):
+        return int(live[(d[live] / a[live]).argmax()])
+    ordered = candidates[a[candidates].argsort()]
+    return int(ordered[(len(ordered) - 1) // 2])
 
 
 @dataclass
@@ -154,13 +174,49 @@ def class_masked_gradients(
     return torch.stack(per_class)
 
 
+def _per_parameter(layer: int, stat: str, values: torch.Tensor) -> pl.DataFrame:
+    """One row per kernel parameter: its flat index, out and in channel, and the value of ``stat``."""
+    return pl.DataFrame(
+        {
+            "layer": layer,
+            **kernel_channels(values.shape),
+            "stat": stat,
+            "value": values.flatten().tolist(),
+        }
+    )
+
+
+def _summands(trace: ConvTrace, layer: int, stats: dict[str, torch.Tensor], min_ratio: float) -> pl.DataFrame:
+    """Every summand d[b, x, y] of Fig. 22's parameter, with the selection's context (its a, d, the median a)."""
+    chosen = typical_aligned_parameter(stats, min_ratio, layer)
+    shape = trace.conv.weight.shape
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(chosen), shape))
+    values = parameter_summands(trace, index)  # (B, L)
+    batch, positions = values.shape
+    a, d = stats["a"].flatten(), stats["d"].flatten()
+    return pl.DataFrame(
+        {
+            "layer": layer,
+            "param": chosen,
+            "a": float(a[chosen]),
+            "d": float(d[chosen]),
+            "median_a": float(a.median()),
+            "image": [b for b in range(batch) for _ in range(positions)],
+            "position": list(range(positions)) * batch,
+            "value": values.flatten().tolist(),
+        }
+    )
+
+
 def run(job: ProbeJob, outputs: dict[str, str]) -> None:
     """Probe one initial checkpoint on one mini-batch and write five long-format Parquet files (``outputs``):
 
     - table: layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters whose
       summands are all zero (a dead input channel);
-    - params: layer, param (flat index into the weight), stat (grad for the Fig. 2 layer; a and d for the Fig. 23
-      layer), value;
+    - params: layer, param (flat index into the weight), out_channel, in_channel, stat (grad for the Fig. 2 layer;
+      a and d for the Fig. 23 layer; d for the Fig. 7 layer), value;
+    - summands: layer, param, a, d, median_a (of the layer), image, position, value = every summand d[b, x, y] of
+      the Fig. 22 parameter;
     - logits: image, class, label, gradient = dL_b/dOUTPUT(b, j) of the image's own loss, probability (Fig. 4);
     - channels: layer, channel, value = gradient of the channel's bias after its norm slot (Fig. 19);
     - classes: layer, class, param, value = the kernel gradient with dL/dz kept for that class only (Fig. 20, 21).
@@ -168,7 +224,10 @@ def run(job: ProbeJob, outputs: dict[str, str]) -> None:
     model, state, cifar = job.load()
     images, labels = next(batches.probe_batches(cifar, job.params["batch_size"], 1, job.params["data_seed"]))
     chosen = job.params["gradients"]
-    layers = sorted({*chosen["table1_layers"], *chosen["table4_layers"], chosen["fig2_layer"], chosen["fig23_layer"]})
+    per_param_stats: dict[int, list[str]] = {}  # per-parameter values kept: Fig. 2, Fig. 7, Fig. 23
+    for key, stat in (("fig2_layer", "grad"), ("fig7_layer", "d"), ("fig23_layer", "a"), ("fig23_layer", "d")):
+        per_param_stats.setdefault(chosen[key], []).append(stat)
+    layers = sorted({*chosen["table1_layers"], *chosen["table4_layers"], *per_param_stats, chosen["fig22_layer"]})
     convs = {k: layer_module(model, k, job.stem_is_layer_1) for k in layers}
     traced = trace(model, convs, images, labels, job.stem_is_layer_1)
     table, per_param = [], []
@@ -176,16 +235,12 @@ def run(job: ProbeJob, outputs: dict[str, str]) -> None:
         stats = kernel_statistics(traced.convs[layer])
         dead = int((stats["a"] == 0).sum())
         table += [{"layer": layer, "stat": k, "value": float(stats[k].mean()), "dead_params": dead} for k in STATS]
-        wanted = {}  # per-parameter values, only for the layers whose figures need them
-        if layer == chosen["fig2_layer"]:
-            wanted["grad"] = gradient(traced.convs[layer])
-        if layer == chosen["fig23_layer"]:
-            wanted.update(a=stats["a"], d=stats["d"])
-        for name, values in wanted.items():
-            flat = values.flatten()
-            per_param.append(
-                pl.DataFrame({"layer": layer, "param": range(flat.numel()), "stat": name, "value": flat.tolist()})
-            )
+        wanted = dict.fromkeys(per_param_stats.get(layer, []))  # only what the figures need, once each
+        values = {**stats, "grad": gradient(traced.convs[layer])} if "grad" in wanted else stats
+        for name in wanted:
+            per_param.append(_per_parameter(layer, name, values[name]))
+        if layer == chosen["fig22_layer"]:
+            summands = _summands(traced.convs[layer], layer, stats, chosen["fig22_min_ratio"])
     batch, classes = traced.logits.shape
     logits = pl.DataFrame(
         {
@@ -219,6 +274,7 @@ def run(job: ProbeJob, outputs: dict[str, str]) -> None:
     frames = {
         "table": pl.DataFrame(table),
         "params": pl.concat(per_param),
+        "summands": summands,
         "logits": logits,
         "channels": channels,
         "classes": classes_frame,

@@ -1,7 +1,7 @@
-"""Snakemake adapter: decide the claims of Table 1, Table 4, Fig. 2 and Fig. 23 from the gradient probe."""
+"""Snakemake adapter: decide the claims of Table 1, Table 4 and Fig. 2, 4, 7, 19-23 from the gradient probe."""
 
 from pipeline import claims, parquet
-from pipeline.analysis import gradients
+from pipeline.analysis import channels, gradients
 from pipeline.jobs import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
@@ -51,6 +51,21 @@ with logged(sm):
             sm.params.fig21["min_class_ratio"],
             profile,
         )
+    )
+    checks["fig7"] = channels.fig7_claims(
+        channels.channel_matrix(params, layers["fig7_layer"]),
+        layers["fig7_layer"],
+        bn,
+        none,
+        dict(sm.params.fig7),
+        profile,
+    )
+    checks["fig22"] = gradients.fig22_claims(
+        gradients.summand_summary(parquet.read_all(sm.input.summands)),
+        layers["fig22_layer"],
+        none,
+        sm.params.fig22["min_none_center"],
+        profile,
     )
     checks["fig23"] = gradients.fig23_claims(points, layers["fig23_layer"], bn, none, dict(sm.params.fig23), profile)
     everything = claims.frame(c for target in checks.values() for c in target)

@@ -1,4 +1,4 @@
-"""Snakemake adapter: gradients at initialization (Table 1 statistics, Fig. 2, 4, 19, 23) of one checkpoint."""
+"""Snakemake adapter: gradients at initialization (Table 1 statistics, Fig. 2, 4, 7, 19-23) of one checkpoint."""
 
 from pipeline.jobs import logged
 from pipeline.probes import summands
@@ -8,5 +8,5 @@ sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     summands.run(
         ProbeJob.from_snakemake(sm),
-        {kind: sm.output[kind] for kind in ("table", "params", "logits", "channels", "classes")},
+        {kind: sm.output[kind] for kind in summands.OUTPUTS},
     )
