@@ -3,6 +3,8 @@
 #   snakemake --cores all figures/fig3.svg                        # Figure 3 at the profile of params.yaml
 #   snakemake --cores all --config profile=smoke                  # everything, CI-sized
 #   snakemake --cores all --config cifar10_root=../shared/cifar10 # a local CIFAR-10 copy (offline)
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -11,6 +13,7 @@ min_version("9.0")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/init.smk"
+include: "rules/train.smk"
 include: "rules/probes.smk"
 include: "rules/figures.smk"
 include: "rules/rmt.smk"
@@ -22,6 +25,13 @@ rule all:
         FIGURES,
         TABLES,
         "figures/claims.md",
+
+
+# Every figure and table measured at initialization or from random matrices (no training): minutes on a CPU.
+rule init_figures:
+    input:
+        [f for f in FIGURES if Path(f).stem not in TRAIN_TARGETS],
+        [t for t in TABLES if Path(t).stem not in TRAIN_TARGETS],
 
 
 # Aggregate targets, one per DVC stage (dvc.yaml): each builds one artifact family of the active profile.
@@ -50,6 +60,11 @@ rule init_probes:
             )
         ],
         [probe_files("activations", kind) for kind in ("histograms", "mean_gradients")],
+
+
+rule training_runs:
+    input:
+        [f"results/{PROFILE}/train/{run.name}.parquet" for run in TRAIN_RUNS],
 
 
 rule rmt_tables:

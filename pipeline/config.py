@@ -110,6 +110,23 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     for name in params["probes"]["variants"]:
         if name not in params["variants"]:
             return ("probes", "variants"), f"'{name}' is not a key of 'variants'"
+    return _training_problem(params)
+
+
+def _training_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    """Every variant a training experiment names exists; every depth it sets is 6n+2."""
+    for target, section in params["training"].items():
+        for key, value in section.items():
+            specs = value if isinstance(value, list) else [value]
+            for spec in specs:
+                if isinstance(spec, str):
+                    spec = {"variant": spec}
+                if not isinstance(spec, Mapping) or "variant" not in spec:
+                    continue
+                if spec["variant"] not in params["variants"]:
+                    return ("training", target, key), f"'{spec['variant']}' is not a key of 'variants'"
+                if "depth" in spec and (spec["depth"] - 2) % 6:
+                    return ("training", target, key), f"depth {spec['depth']} is not a CIFAR ResNet depth (6n+2)"
     return None
 
 

@@ -32,18 +32,20 @@ def read_all(paths: Iterable[str | Path]) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(p) for p in paths], how="vertical")
 
 
-def combined_provenance(paths: Iterable[str | Path]) -> dict:
-    """One provenance record for files that differ only in the variant (a figure comparing bn and none).
+def combined_provenance(paths: Iterable[str | Path], varying: tuple[str, ...] = ("variant",)) -> dict:
+    """One provenance record for files that differ only in the ``varying`` parameters (a figure comparing bn and
+    none varies "variant"; a training figure varies the run, its seed and maybe the device).
 
-    The first file's record, with ``params.variants`` listing the variants in the given order; a file made with
-    other parameters or data is an error (a stale input that should be rerun).
+    The first file's record, with each varying key ``k`` replaced by ``k + "s"``: the distinct values in order of
+    first appearance. A file made with other parameters or data is an error (a stale input that should be rerun).
     """
     paths = list(paths)
     records = [provenance(p) for p in paths]
-    shared = [{k: v for k, v in r["params"].items() if k != "variant"} for r in records]
+    shared = [{k: v for k, v in r["params"].items() if k not in varying} for r in records]
     if any(s != shared[0] for s in shared) or any(r.get("data") != records[0].get("data") for r in records):
         raise ValueError(f"{paths}: made with different parameters or data; rerun them")
-    return {**records[0], "params": {**shared[0], "variants": [r["params"]["variant"] for r in records]}}
+    collected = {f"{k}s": list(dict.fromkeys(r["params"][k] for r in records)) for k in varying}
+    return {**records[0], "params": {**shared[0], **collected}}
 
 
 def provenance(path: str | Path) -> dict:

@@ -4,6 +4,7 @@ import sys
 
 from pipeline import config as params_file
 from pipeline.cifar10 import SOURCE_FILES, source_paths
+from pipeline.train import runs as train_runs
 
 try:
     P = params_file.load("params.yaml", config)
@@ -61,6 +62,20 @@ CODE = {
         "pipeline/analysis/channels.py",
         "pipeline/parquet.py",
     ],
+    "train": [
+        "pipeline/train/data.py",
+        "pipeline/train/engine.py",
+        "pipeline/train/job.py",
+        "pipeline/train/runs.py",
+        "pipeline/parquet.py",
+        "pipeline/provenance.py",
+        "pipeline/jobs.py",
+    ],
+    "training_analysis": [
+        "pipeline/analysis/training.py",
+        "pipeline/train/runs.py",
+        "pipeline/parquet.py",
+    ],
     "claims": ["pipeline/claims.py"],
     "plots": ["pipeline/plots/render.py"],
 }
@@ -81,7 +96,12 @@ GRADIENT_TARGETS = {
 }
 # The activation-probe figures (Fig. 13 none, Fig. 14 bn, Fig. 18 both).
 ACTIVATION_FIGURES = ["fig13", "fig14", "fig18"]
-TABLES = ["tables/table1.md", "tables/table4.md"]
+TABLES = [
+    "tables/table1.md",
+    "tables/table2.md",
+    "tables/table3.md",
+    "tables/table4.md",
+]
 RMT = {
     kind: f"results/{PROFILE}/rmt/{kind}.parquet"
     for kind in ("theory", "spectra", "condition")
@@ -89,12 +109,16 @@ RMT = {
 FIGURES = [
     f"figures/{fig}.svg"
     for fig in [
+        "fig1",
         "fig2",
         "fig3",
         "fig4",
         "fig7",
         "fig13",
         "fig14",
+        "fig15",
+        "fig16",
+        "fig17",
         "fig18",
         "fig19",
         "fig20",
@@ -104,14 +128,34 @@ FIGURES = [
         *RMT_FIGURES,
     ]
 ]
-INIT_CHECKPOINTS = [
-    f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED
-]
+TRAIN_RUNS = list(
+    dict.fromkeys(
+        r for t in train_runs.TARGETS for r in train_runs.experiment_runs(t, P)
+    )
+)
+# Every initial checkpoint: the init probes' pair, and the start of every training run.
+INIT_CHECKPOINTS = list(
+    dict.fromkeys(
+        [f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED]
+        + [f"results/init/{r.variant}-d{r.depth}-s{r.seed}.pt" for r in TRAIN_RUNS]
+    )
+)
+# Training: the runs each target needs, and the GPUs a run holds (snakemake --resources gpu=N shares N GPUs).
+TRAIN_TARGETS = {
+    "fig1": "figures",
+    "fig15": "figures",
+    "fig16": "figures",
+    "fig17": "figures",
+    "table2": "tables",
+    "table3": "tables",
+}
+TRAIN_GPUS = 0 if P["train"]["device"] == "cpu" else 1
 CLAIMS = [
     f"results/{PROFILE}/claims/fig3.parquet",
     f"results/{PROFILE}/claims/rmt.parquet",
     f"results/{PROFILE}/claims/gradients.parquet",
     f"results/{PROFILE}/claims/activations.parquet",
+    f"results/{PROFILE}/claims/training.parquet",
 ]
 
 
@@ -123,6 +167,9 @@ wildcard_constraints:
         t for t, folder in GRADIENT_TARGETS.items() if folder == "figures"
     ),
     activation_figure="|".join(ACTIVATION_FIGURES),
+    run=train_runs.WILDCARD,
+    train_figure="fig1|fig15|fig16|fig17",
+    train_table="table2|table3",
     variant="|".join(P["variants"]),
     depth=r"\d+",
     seed=r"\d+",
@@ -169,3 +216,38 @@ def probe_files(probe, kind):
 def gradient_files(kind):
     """The gradient probe's outputs ("table", "params", "summands", ...) for the compared pair."""
     return probe_files("gradients", kind)
+
+
+def train_metrics(target):
+    """The metrics files of every run a training target needs (pipeline.train.runs.experiment_runs)."""
+    return [
+        f"results/{PROFILE}/train/{run.name}.parquet"
+        for run in train_runs.experiment_runs(target, P)
+    ]
+
+
+def train_init_checkpoint(wildcards):
+    """The initial checkpoint a training run starts from: its variant, depth and seed."""
+    run = train_runs.Run.parse(wildcards.run)
+    return f"results/init/{run.variant}-d{run.depth}-s{run.seed}.pt"
+
+
+def train_state(wildcards):
+    """Where a run keeps its resume state: not an output, so Snakemake never deletes it."""
+    return f"results/{wildcards.profile}/train-state/{wildcards.run}.pt"
+
+
+def experiment_params(wildcards):
+    """What pipeline.train.runs needs to rebuild the runs of every training target (not the whole params)."""
+    return {key: P[key] for key in ("training", "variants", "model", "train")}
+
+
+def train_figure_metrics(wildcards):
+    """The runs a training figure draws (Fig. 16 draws Fig. 15's runs)."""
+    figure = wildcards.train_figure
+    return train_metrics("fig15" if figure == "fig16" else figure)
+
+
+def training_rules(wildcards):
+    """The claim rules of the training figures only (so a change elsewhere in figures: reruns nothing here)."""
+    return {t: P["figures"][t] for t in TRAIN_TARGETS if t in P["figures"]}

@@ -163,3 +163,42 @@ rule figure_activations:
         compared=lookup(dpath="probes/variants", within=P),
     script:
         "scripts/figure_activations.py"
+
+
+rule claims_training:
+    input:
+        metrics=[train_metrics(t) for t in TRAIN_TARGETS],
+        code=CODE["training_analysis"] + CODE["claims"],
+    output:
+        claims=f"results/{PROFILE}/claims/training.parquet",
+        markdown=[f"{TRAIN_TARGETS[t]}/{t}.claims.md" for t in TRAIN_TARGETS],
+        tables=[f"tables/{t}.md" for t in ("table2", "table3")],
+        parquet=[f"tables/{t}.parquet" for t in ("table2", "table3")],
+    log:
+        f"logs/{PROFILE}/claims_training.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        experiments=experiment_params,
+        rules=training_rules,
+        profile=PROFILE,
+    script:
+        "scripts/claims_training.py"
+
+
+rule figure_training:
+    input:
+        metrics=train_figure_metrics,
+        claims=f"results/{PROFILE}/claims/training.parquet",
+        code=CODE["training_analysis"] + CODE["plots"] + ["pipeline/plots/training.py"],
+    output:
+        svg="figures/{train_figure}.svg",
+        png="figures/{train_figure}.png",
+    log:
+        f"logs/{PROFILE}/figure_{{train_figure}}.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        experiments=experiment_params,
+    script:
+        "scripts/figure_training.py"

@@ -1,0 +1,60 @@
+"""Training curves (Fig. 1, 15, 16, 17): per curve the mean over seeds as a line and one standard deviation as a
+band, accuracy against epoch."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from pipeline.plots.render import claims_lines, provenance_line
+
+METRIC_TITLES = {"train_acc": "training accuracy", "test_acc": "test accuracy"}
+
+
+def panel(stats: pl.DataFrame, metric: str, title: str = "") -> alt.LayerChart:
+    """One accuracy panel: a band (mean +- std over seeds) and a line (mean) per curve."""
+    data = stats.filter(pl.col("metric") == metric)
+    order = data.unique("curve").sort("order")["curve"].to_list()
+    base = alt.Chart(data, title=title).encode(
+        x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(nice=False)),
+        color=alt.Color("curve:N", title="mean over seeds, band 1 std", sort=order),
+    )
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("lower:Q", title=METRIC_TITLES[metric]), y2="upper:Q")
+    line = base.mark_line(point=alt.OverlayMarkDef(size=10)).encode(
+        y=alt.Y("mean:Q", title=METRIC_TITLES[metric]), tooltip=["curve", "epoch", "mean", "std", "seeds"]
+    )
+    return (band + line).properties(width=380, height=280)
+
+
+def subtitle(record: dict, claims: pl.DataFrame, summary: pl.DataFrame, *lines: str) -> list[str]:
+    """The setting (device, data, seeds, recipe), the figure's own lines, runs that diverged, provenance, claims."""
+    p = record["params"]
+    images = "all" if p.get("train_images") is None else p["train_images"]
+    setting = (
+        f"SGD momentum {p['momentum']}, weight decay {p['weight_decay']:g}, batch {p['batch_size']}, rate / 10 after "
+        f"{', '.join(f'{m:.0%}' for m in p['milestones'])} of the epochs; {images} training images; "
+        f"{len(p['runs'])} runs on {', '.join(p['devices'])}; seeds {', '.join(map(str, sorted(p['seeds'])))}."
+    )
+    return [setting, *lines, *_not_completed(summary), provenance_line(record), *claims_lines(claims)]
+
+
+def _not_completed(summary: pl.DataFrame, named: int = 4) -> list[str]:
+    """A subtitle line on the runs that diverged or stayed at chance (named when there are few)."""
+    odd = summary.filter(pl.col("status") != "completed")
+    if not odd.height:
+        return []
+    counts = ", ".join(f"{s}: {n}" for s, n in odd.group_by("status").len().sort("status").iter_rows())
+    names = f" ({', '.join(odd['run'])})" if odd.height <= named else ""
+    return [f"not completed: {odd.height} of {summary.height} runs, {counts}{names}"]
+
+
+def curves(
+    panels: list[tuple[pl.DataFrame, str, str]], title: str, record: dict, claims: pl.DataFrame, summary: pl.DataFrame
+) -> alt.HConcatChart:
+    """Side-by-side panels, each (stats, metric, panel title), under one title and subtitle."""
+    charts = [panel(stats, metric, name) for stats, metric, name in panels]
+    return (
+        alt.hconcat(*charts)
+        .resolve_scale(color="independent")
+        .properties(title=alt.Title(title, anchor="start", subtitle=subtitle(record, claims, summary)))
+    )

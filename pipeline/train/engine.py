@@ -1,0 +1,178 @@
+"""The training loop: the paper's recipe, divergence and chance detection, and exact resume after a kill.
+
+Recipe (App. B): SGD with momentum and weight decay (on every parameter, as in He et al.'s code), batch 128,
+cross-entropy, the learning rate divided by 10 after 50% and 75% of the epochs, pad-4 crop + flip, evaluation on
+the test set after every epoch. The network starts from its saved initial checkpoint.
+
+Resume: after every epoch the full state (weights, BN running statistics, momentum buffers, epoch, metrics so far)
+is written atomically to a state file that is *not* a Snakemake output (Snakemake deletes declared outputs before
+a job starts). Each epoch's random draws come from a generator seeded by (seed, epoch), so a run killed at any
+moment and restarted continues from its last completed epoch and ends bitwise identical on the CPU.
+
+Divergence (§3.4): a mini-batch loss above ``divergence_loss`` or not finite ends the run, recorded as
+"diverged" with the step and loss; a run that finishes at chance accuracy (at most 1/classes + margin on the
+test set) is recorded as "chance". Neither raises: the job succeeds and the record says what happened.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from pipeline.atomic import atomic_path
+from pipeline.models import ResNet
+from pipeline.train.data import DeviceData, epoch_generator
+from pipeline.train.runs import Run
+
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The ``train`` section of params.yaml that a run uses, plus the weight decay chosen in ``contradictions``."""
+
+    momentum: float
+    weight_decay: float
+    batch_size: int
+    milestones: tuple[float, ...]
+    decay: float
+    divergence_loss: float
+    chance_margin: float
+    pad: int
+    flip: bool
+
+    @classmethod
+    def from_params(cls, train: dict, weight_decay: float) -> Recipe:
+        return cls(
+            train["momentum"],
+            weight_decay,
+            train["batch_size"],
+            tuple(train["lr_milestones"]),
+            train["lr_decay"],
+            train["divergence_loss"],
+            train["chance_margin"],
+            train["augment"]["pad"],
+            train["augment"]["flip"],
+        )
+
+
+@dataclass
+class Outcome:
+    """What a finished run hands back: per-epoch metric rows, its status, and the final weights."""
+
+    rows: list[dict]
+    status: str  # completed | diverged | chance
+    detail: dict  # diverged: step, loss; chance: test accuracy
+    state_dict: dict
+
+
+def save_state(state: dict, path: Path) -> None:
+    """Write the resume state atomically (temporary file + rename): a kill leaves the old or the new one."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def load_state(path: Path, run: Run, device: torch.device) -> dict | None:
+    """The saved state of this run, or None if there is none (or it belongs to another run or format)."""
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location=device, weights_only=True)
+    if state.get("format") != STATE_FORMAT or state.get("run") != run.name:
+        return None
+    return state
+
+
+@torch.no_grad()
+def evaluate(model: ResNet, data: DeviceData, batch_size: int = 1000) -> tuple[float, float]:
+    """(mean loss, accuracy) on the test set, evaluation mode (BN uses its running statistics)."""
+    model.eval()
+    loss = torch.zeros((), device=data.test_x.device, dtype=torch.float64)
+    correct = torch.zeros((), device=data.test_x.device, dtype=torch.int64)
+    for images, labels in data.test_batches(batch_size):
+        logits = model(images)
+        loss += F.cross_entropy(logits, labels, reduction="sum").double()
+        correct += (logits.argmax(1) == labels).sum()
+    n = data.test_x.shape[0]
+    return float(loss) / n, int(correct) / n
+
+
+def train(run: Run, recipe: Recipe, model: ResNet, data: DeviceData, state_path: Path, log=print) -> Outcome:
+    """Train ``model`` (on the data's device, at its initial weights) as ``run`` says, resuming from
+    ``state_path`` if a state of this run is there. Returns the outcome; the state file is left for the caller
+    to remove once the outputs are safely written."""
+    device = data.train_x.device
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=run.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+    rows: list[dict] = []
+    first_epoch = 0
+    saved = load_state(state_path, run, device)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        rows, first_epoch = saved["rows"], saved["epoch"]
+        log(f"resuming {run.name} after epoch {first_epoch}")
+    steps = data.batches_per_epoch(recipe.batch_size)
+    classes = model.fc.out_features
+    for epoch in range(first_epoch, run.epochs):
+        start = time.perf_counter()
+        lr = run.lr_at(epoch, list(recipe.milestones), recipe.decay)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        model.train()
+        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        seen = 0
+        generator = epoch_generator(run.seed, epoch, device)
+        for step, (images, labels) in enumerate(
+            data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator)
+        ):
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels)
+            value = float(loss.detach())
+            if not math.isfinite(value) or value > recipe.divergence_loss:
+                detail = {"step": epoch * steps + step, "epoch": epoch + 1, "loss": value}
+                log(f"diverged at epoch {epoch + 1}, step {step}: mini-batch loss {value:.4g}")
+                return Outcome(rows, "diverged", detail, model.state_dict())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach().double() * labels.shape[0]
+            correct += (logits.argmax(1) == labels).sum()
+            seen += labels.shape[0]
+        test_loss, test_acc = evaluate(model, data)
+        measured = {
+            "train_loss": float(loss_sum) / seen,
+            "train_acc": int(correct) / seen,
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "lr": lr,
+            "seconds": time.perf_counter() - start,
+        }
+        rows += [{"epoch": epoch + 1, "metric": k, "value": float(v)} for k, v in measured.items()]
+        state = {
+            "format": STATE_FORMAT,
+            "run": run.name,
+            "epoch": epoch + 1,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "rows": rows,
+        }
+        save_state(state, state_path)
+        log(
+            f"epoch {epoch + 1}/{run.epochs}: lr {lr:.4g}, train loss {measured['train_loss']:.4f} "
+            f"acc {measured['train_acc']:.4f}, test loss {test_loss:.4f} acc {test_acc:.4f}, "
+            f"{measured['seconds']:.1f} s"
+        )
+    final_acc = next((r["value"] for r in reversed(rows) if r["metric"] == "test_acc"), 0.0)
+    if final_acc <= 1 / classes + recipe.chance_margin:
+        return Outcome(rows, "chance", {"test_acc": final_acc}, model.state_dict())
+    return Outcome(rows, "completed", {}, model.state_dict())

@@ -1,0 +1,92 @@
+"""One training job: from the initial checkpoint and the prepared data to the metrics Parquet and final weights.
+
+Outputs (both atomic): long-format metrics (one row per epoch x metric, plus diverged_step / diverged_loss rows
+for a diverged run) with the run's identity and status on every row, and the final checkpoint (weights, run,
+status, recipe). The resume state lives beside them under a name Snakemake does not own and is removed only
+after both outputs are written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import polars as pl
+import torch
+
+from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline.train.data import DeviceData
+from pipeline.train.engine import Outcome, Recipe, train
+from pipeline.train.runs import Run
+
+
+def pick_device(requested: str) -> torch.device:
+    """'auto' is CUDA when there is a GPU, else the CPU; 'cuda' without a GPU is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("params.yaml: key 'train.device' is 'cuda' but torch sees no GPU")
+    return torch.device(requested)
+
+
+def metrics_frame(run: Run, outcome: Outcome) -> pl.DataFrame:
+    """The long-format metrics of a run, its identity and status on every row."""
+    rows = list(outcome.rows)
+    if outcome.status == "diverged":
+        epoch = outcome.detail["epoch"]
+        rows += [
+            {"epoch": epoch, "metric": "diverged_step", "value": float(outcome.detail["step"])},
+            {"epoch": epoch, "metric": "diverged_loss", "value": float(outcome.detail["loss"])},
+        ]
+    frame = pl.DataFrame(rows, schema={"epoch": pl.Int32, "metric": pl.String, "value": pl.Float64})
+    identity = {k: pl.lit(v) for k, v in dataclasses.asdict(run).items()}
+    return frame.with_columns(run=pl.lit(run.name), status=pl.lit(outcome.status), **identity)
+
+
+def run_job(
+    run: Run,
+    recipe: Recipe,
+    train_params: dict,
+    profile: str,
+    initial: str,
+    data_npz: str,
+    data_provenance: str,
+    outputs: dict[str, str],
+    state_path: str | Path,
+) -> Outcome:
+    """Train ``run`` from the checkpoint ``initial`` and write ``outputs['metrics']`` and ``outputs['weights']``."""
+    state_path = Path(state_path)
+    device = pick_device(train_params["device"])
+    model, state = checkpoints.load_model(initial, device)
+    if (state["variant_name"], state["depth"], state["seed"]) != (run.variant, run.depth, run.seed):
+        raise ValueError(f"{initial}: initial checkpoint of another run than {run.name}")
+    data = DeviceData.from_cifar(
+        batches.load_prepared(data_npz), device, train_params["train_images"], train_params["test_images"]
+    )
+    print(f"{run.name} on {device}: {data.train_x.shape[0]} training images, {run.epochs} epochs")
+    outcome = train(run, recipe, model, data, state_path, log=lambda line: print(line, flush=True))
+    record = provenance.record(
+        profile,
+        {
+            **dataclasses.asdict(recipe),
+            "train_images": train_params["train_images"],
+            "test_images": train_params["test_images"],
+            "device": str(device),
+            "run": run.name,
+            "seed": run.seed,
+        },
+        cifar10.load_provenance(data_provenance),
+    )
+    parquet.write(metrics_frame(run, outcome), outputs["metrics"], record)
+    final = {
+        **state,
+        "state_dict": {k: v.cpu() for k, v in outcome.state_dict.items()},
+        "run": run.name,
+        "status": outcome.status,
+        "detail": outcome.detail,
+        "recipe": dataclasses.asdict(recipe),
+    }
+    checkpoints.save(final, outputs["weights"])
+    state_path.unlink(missing_ok=True)
+    print(f"{run.name}: {outcome.status} {outcome.detail}")
+    return outcome

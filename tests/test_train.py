@@ -1,0 +1,199 @@
+"""The training engine: run identities, the schedule, augmentation on the device, divergence, chance, and an
+exact resume after kill -9."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pipeline import checkpoints, config, models
+from pipeline.batches import Cifar10
+from pipeline.norms import NormSpec
+from pipeline.train import runs
+from pipeline.train.data import DeviceData, augment, epoch_generator
+from pipeline.train.engine import Recipe, train
+from pipeline.train.job import metrics_frame, run_job
+
+REPO = Path(__file__).resolve().parent.parent
+RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)
+
+
+def fake_data(train_images: int = 64, test_images: int = 32, seed: int = 0) -> Cifar10:
+    g = torch.Generator().manual_seed(seed)
+    return Cifar10(
+        torch.randint(0, 256, (train_images, 3, 32, 32), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (train_images,), generator=g),
+        torch.randint(0, 256, (test_images, 3, 32, 32), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (test_images,), generator=g),
+        torch.tensor([0.49, 0.48, 0.45]),
+        torch.tensor([0.25, 0.24, 0.26]),
+    )
+
+
+def tiny_model(where: str = "every", seed: int = 0) -> models.ResNet:
+    spec = NormSpec(where, frozenset() if where == "none" else frozenset({"gamma", "beta", "mu", "sigma"}))
+    return models.initialize(
+        models.ResNet(8, spec, widths=(4, 6, 8)), "xavier_uniform", torch.Generator().manual_seed(seed)
+    )
+
+
+def test_run_names_round_trip_and_carry_every_identity_field():
+    for run in (
+        runs.Run("bn", 110, 0.1, 165, 0),
+        runs.Run("warm_start", 110, 0.01, 2400, 3, 1, 0.0001),
+        runs.Run("g_mu_s", 32, 0.00003, 1, 4),
+        runs.Run("bn", 110, 10.0, 165, 0),
+    ):
+        assert runs.Run.parse(run.name) == run
+    assert runs.Run("none", 110, 0.00003, 2400, 0).name == "none-d110-lr0.00003-e2400-s0-cold"
+    with pytest.raises(ValueError, match="not a run name"):
+        runs.Run.parse("bn-110-0.1")
+
+
+def test_learning_rate_schedule_divides_after_half_and_three_quarters():
+    run = runs.Run("bn", 8, 0.1, 8, 0)
+    rates = [run.lr_at(e, [0.5, 0.75], 0.1) for e in range(8)]
+    assert rates == pytest.approx([0.1] * 4 + [0.01] * 2 + [0.001] * 2)
+    assert runs.Run("bn", 8, 0.1, 165, 0).lr_at(82, [0.5, 0.75], 0.1) == 0.1  # 82 epochs done < 82.5
+    assert runs.Run("bn", 8, 0.1, 165, 0).lr_at(83, [0.5, 0.75], 0.1) == pytest.approx(0.01)
+    warm = runs.Run("warm_start", 8, 0.01, 4, 0, 1, 0.0001)
+    assert [warm.lr_at(e, [0.5, 0.75], 0.1) for e in range(4)] == pytest.approx([0.0001, 0.01, 0.001, 0.0001])
+
+
+def test_every_training_target_expands_to_runs_from_the_params():
+    smoke = config.load(REPO / "params.yaml", {"profile": "smoke"})
+    fig1 = runs.experiment_runs("fig1", smoke)
+    assert len(fig1) == 4 * len(smoke["train"]["seeds"]) and {r.epochs for r in fig1} == {1}
+    paper = config.load(REPO / "params.yaml", {"profile": "paper"})
+    fig1 = runs.experiment_runs("fig1", paper)
+    assert {(r.variant, r.lr, r.epochs) for r in fig1} == {
+        ("bn", 0.1, 165),
+        ("bn", 0.003, 1320),
+        ("bn", 0.0001, 2400),
+        ("none", 0.0001, 2400),
+    }
+    assert len(fig1) == 4 * 5
+    table3 = runs.experiment_runs("table3", paper)
+    assert {r.depth for r in table3} == {32, 56, 110}
+    assert {r.lr for r in table3 if r.depth == 110 and r.variant == "bn"} == {3.0, 10.0}
+    assert all(r.warm_epochs == 1 and r.warm_lr == 0.0001 for r in table3 if r.variant == "warm_start")
+    with pytest.raises(ValueError, match="not a training target"):
+        runs.experiment_runs("fig99", paper)
+
+
+def test_augmentation_crops_the_padded_image_and_flips():
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    out = augment(images, 4, True, torch.Generator().manual_seed(1))
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    padded = F.pad(images, (4, 4, 4, 4))
+    for b in range(6):
+        crops = [padded[b, :, y : y + 32, x : x + 32] for y in range(9) for x in range(9)]
+        assert any(torch.equal(out[b], c) or torch.equal(out[b], c.flip(2)) for c in crops)
+    assert torch.equal(augment(images, 0, False, torch.Generator()), images)
+    again = augment(images, 4, True, torch.Generator().manual_seed(1))
+    assert torch.equal(out, again)  # the same seed gives the same draws: what makes resume exact
+
+
+def test_epochs_draw_different_orders_and_cover_the_data():
+    data = DeviceData.from_cifar(fake_data(40), torch.device("cpu"))
+    labels = [torch.cat([y for _, y in data.train_batches(16, 4, True, epoch_generator(0, e, "cpu"))]) for e in (0, 1)]
+    assert sorted(labels[0].tolist()) == sorted(data.train_y.tolist())
+    assert not torch.equal(labels[0], labels[1])
+    assert data.batches_per_epoch(16) == 3
+
+
+def _train(tmp_path: Path, recipe: Recipe = RECIPE, run=None, where="every", name="state.pt"):
+    run = run or runs.Run("bn", 8, 0.05, 3, 0)
+    data = DeviceData.from_cifar(fake_data(), torch.device("cpu"))
+    return train(run, recipe, tiny_model(where), data, tmp_path / name, log=lambda _line: None)
+
+
+def test_divergence_and_chance_end_the_run_cleanly(tmp_path):
+    diverged = _train(tmp_path, dataclasses.replace(RECIPE, divergence_loss=0.5))
+    assert diverged.status == "diverged" and diverged.detail["step"] == 0 and diverged.rows == []
+    frame = metrics_frame(runs.Run("bn", 8, 0.05, 3, 0), diverged)
+    assert set(frame["metric"]) == {"diverged_step", "diverged_loss"} and set(frame["status"]) == {"diverged"}
+    exploded = _train(tmp_path, run=runs.Run("none", 8, 1e6, 3, 0), where="none", name="x.pt")
+    assert exploded.status == "diverged" and exploded.detail["step"] >= 1  # a non-finite or huge loss after a step
+    chance = _train(tmp_path, dataclasses.replace(RECIPE, chance_margin=1.0), name="c.pt")
+    assert chance.status == "chance" and len(chance.rows) == 3 * 6
+
+
+RESUMED = """
+import sys, torch
+sys.path.insert(0, {tests!r})
+from test_train import _train_to
+_train_to({state!r}, slow=True)
+"""
+
+
+def _train_to(state: str, slow: bool = False):
+    """Train the resume test's run (5 epochs) with its state at ``state``; ``slow`` sleeps between steps so a
+    kill lands mid-epoch."""
+    torch.manual_seed(123)  # must not matter: every draw comes from the per-epoch generators
+    torch.set_num_threads(1)
+    run = runs.Run("bn", 8, 0.05, 5, 0)
+    data = DeviceData.from_cifar(fake_data(96), torch.device("cpu"))
+    model = tiny_model()
+    if slow:
+        forward = model.forward
+        model.forward = lambda x: (time.sleep(0.02), forward(x))[1]
+    return train(run, RECIPE, model, data, Path(state), log=lambda _line: None)
+
+
+def test_a_run_killed_mid_epoch_resumes_to_a_bitwise_identical_result(tmp_path):
+    torch.set_num_threads(1)
+    reference = _train_to(str(tmp_path / "reference.pt"))
+    state = tmp_path / "killed.pt"
+    code = RESUMED.format(tests=str(Path(__file__).parent), state=str(state))
+    child = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 120
+    while not state.exists() and time.time() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    time.sleep(0.05)  # into the next epoch
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the child finished before it could be killed"
+    done_before = torch.load(state, weights_only=True)["epoch"]
+    assert 1 <= done_before < 5
+    resumed = _train_to(str(state))
+    strip = [{k: v for k, v in r.items()} for r in resumed.rows if r["metric"] != "seconds"]
+    expected = [r for r in reference.rows if r["metric"] != "seconds"]
+    assert strip == expected
+    for key, value in reference.state_dict.items():
+        assert torch.equal(value, resumed.state_dict[key]), key
+
+
+def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(tmp_path, fake_cifar):
+    from pipeline import cifar10
+
+    params = config.load(REPO / "params.yaml", {"profile": "smoke"})
+    npz, provenance = tmp_path / "c.npz", tmp_path / "c.json"
+    cifar10.prepare(fake_cifar, npz, provenance)
+    run = runs.Run("bn", 8, 0.1, 2, 0)
+    initial = tmp_path / "init.pt"
+    checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), initial)
+    outputs = {"metrics": str(tmp_path / "m.parquet"), "weights": str(tmp_path / "w.pt")}
+    state = tmp_path / "state.pt"
+    train_params = {**params["train"], "train_images": 64, "test_images": 32}
+    recipe = Recipe.from_params(params["train"], params["contradictions"]["weight_decay"])
+    outcome = run_job(run, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+    frame = pl.read_parquet(outputs["metrics"])
+    assert set(frame["metric"]) == {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}
+    assert frame["epoch"].max() == 2 and set(frame["run"]) == {run.name} and set(frame["status"]) == {outcome.status}
+    model, saved = checkpoints.load_model(outputs["weights"])
+    assert saved["run"] == run.name and isinstance(model, models.ResNet)
+    assert not state.exists()
+    wrong = runs.Run("none", 8, 0.1, 2, 0)
+    with pytest.raises(ValueError, match="initial checkpoint of another run"):
+        run_job(wrong, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
