@@ -128,11 +128,14 @@ FIGURES = [
         *RMT_FIGURES,
     ]
 ]
-TRAIN_RUNS = list(
-    dict.fromkeys(
-        r for t in train_runs.TARGETS for r in train_runs.experiment_runs(t, P)
+try:
+    TRAIN_RUNS = list(
+        dict.fromkeys(
+            r for t in train_runs.TARGETS for r in train_runs.experiment_runs(t, P)
+        )
     )
-)
+except ValueError as error:
+    sys.exit(f"error: {error}")
 # Every initial checkpoint: the init probes' pair, and the start of every training run.
 INIT_CHECKPOINTS = list(
     dict.fromkeys(
@@ -239,7 +242,10 @@ def train_state(wildcards):
 
 def experiment_params(wildcards):
     """What pipeline.train.runs needs to rebuild the runs of every training target (not the whole params)."""
-    return {key: P[key] for key in ("training", "variants", "model", "train")}
+    return {
+        key: P[key]
+        for key in ("training", "variants", "model", "train", "contradictions")
+    }
 
 
 def train_figure_metrics(wildcards):

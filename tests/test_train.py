@@ -197,3 +197,9 @@ def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(t
     wrong = runs.Run("none", 8, 0.1, 2, 0)
     with pytest.raises(ValueError, match="initial checkpoint of another run"):
         run_job(wrong, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+
+
+def test_the_doubling_rule_is_refused_with_a_clear_error():
+    params = config.load(REPO / "params.yaml", {"profile": "smoke", "contradictions": {"epoch_rule": "doubling"}})
+    with pytest.raises(ValueError, match="contradictions.epoch_rule"):
+        runs.experiment_runs("fig1", params)

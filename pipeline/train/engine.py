@@ -90,6 +90,11 @@ def load_state(path: Path, run: Run, device: torch.device) -> dict | None:
     return state
 
 
+def make_optimizer(model: ResNet, recipe: Recipe, lr: float) -> torch.optim.SGD:
+    """SGD with the recipe's momentum and weight decay (on every parameter)."""
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+
+
 @torch.no_grad()
 def evaluate(model: ResNet, data: DeviceData, batch_size: int = 1000) -> tuple[float, float]:
     """(mean loss, accuracy) on the test set, evaluation mode (BN uses its running statistics)."""
@@ -104,14 +109,40 @@ def evaluate(model: ResNet, data: DeviceData, batch_size: int = 1000) -> tuple[f
     return float(loss) / n, int(correct) / n
 
 
+def train_epoch(
+    model: ResNet, optimizer: torch.optim.Optimizer, data: DeviceData, recipe: Recipe, seed: int, epoch: int, lr: float
+) -> dict:
+    """One epoch of SGD steps at rate ``lr``: {'train_loss', 'train_acc'} (means over the epoch's images), or
+    {'diverged': step within the epoch, 'loss': that mini-batch's loss} as soon as a loss exceeds the threshold."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    model.train()
+    device = data.train_x.device
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    seen = 0
+    generator = epoch_generator(seed, epoch, device)
+    for step, (images, labels) in enumerate(data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator)):
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels)
+        value = float(loss.detach())
+        if not math.isfinite(value) or value > recipe.divergence_loss:
+            return {"diverged": step, "loss": value}
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach().double() * labels.shape[0]
+        correct += (logits.argmax(1) == labels).sum()
+        seen += labels.shape[0]
+    return {"train_loss": float(loss_sum) / seen, "train_acc": int(correct) / seen}
+
+
 def train(run: Run, recipe: Recipe, model: ResNet, data: DeviceData, state_path: Path, log=print) -> Outcome:
     """Train ``model`` (on the data's device, at its initial weights) as ``run`` says, resuming from
     ``state_path`` if a state of this run is there. Returns the outcome; the state file is left for the caller
     to remove once the outputs are safely written."""
     device = data.train_x.device
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=run.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
-    )
+    optimizer = make_optimizer(model, recipe, run.lr)
     rows: list[dict] = []
     first_epoch = 0
     saved = load_state(state_path, run, device)
@@ -125,33 +156,14 @@ def train(run: Run, recipe: Recipe, model: ResNet, data: DeviceData, state_path:
     for epoch in range(first_epoch, run.epochs):
         start = time.perf_counter()
         lr = run.lr_at(epoch, list(recipe.milestones), recipe.decay)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        model.train()
-        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
-        seen = 0
-        generator = epoch_generator(run.seed, epoch, device)
-        for step, (images, labels) in enumerate(
-            data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator)
-        ):
-            logits = model(images)
-            loss = F.cross_entropy(logits, labels)
-            value = float(loss.detach())
-            if not math.isfinite(value) or value > recipe.divergence_loss:
-                detail = {"step": epoch * steps + step, "epoch": epoch + 1, "loss": value}
-                log(f"diverged at epoch {epoch + 1}, step {step}: mini-batch loss {value:.4g}")
-                return Outcome(rows, "diverged", detail, model.state_dict())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach().double() * labels.shape[0]
-            correct += (logits.argmax(1) == labels).sum()
-            seen += labels.shape[0]
+        trained = train_epoch(model, optimizer, data, recipe, run.seed, epoch, lr)
+        if "diverged" in trained:
+            detail = {"step": epoch * steps + trained["diverged"], "epoch": epoch + 1, "loss": trained["loss"]}
+            log(f"diverged at epoch {epoch + 1}, step {trained['diverged']}: mini-batch loss {trained['loss']:.4g}")
+            return Outcome(rows, "diverged", detail, model.state_dict())
         test_loss, test_acc = evaluate(model, data)
         measured = {
-            "train_loss": float(loss_sum) / seen,
-            "train_acc": int(correct) / seen,
+            **trained,
             "test_loss": test_loss,
             "test_acc": test_acc,
             "lr": lr,
