@@ -201,5 +201,5 @@ def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(t
 
 def test_the_doubling_rule_is_refused_with_a_clear_error():
     params = config.load(REPO / "params.yaml", {"profile": "smoke", "contradictions": {"epoch_rule": "doubling"}})
-    with pytest.raises(ValueError, match="contradictions.epoch_rule"):
+    with pytest.raises(ValueError, match=r"contradictions\.epoch_rule"):
         runs.experiment_runs("fig1", params)
