@@ -14,6 +14,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/init.smk"
 include: "rules/train.smk"
+include: "rules/updates.smk"
 include: "rules/probes.smk"
 include: "rules/figures.smk"
 include: "rules/rmt.smk"
@@ -27,8 +28,9 @@ rule all:
         "figures/claims.md",
 
 
-# Every figure and table measured at initialization or from random matrices (no training): minutes on a CPU.
-rule init_figures:
+# Every figure and table that needs no training run (init probes, single updates, random matrices): minutes on
+# a CPU at the cpu profile.
+rule without_training:
     input:
         [f for f in FIGURES if Path(f).stem not in TRAIN_TARGETS],
         [t for t in TABLES if Path(t).stem not in TRAIN_TARGETS],
@@ -65,6 +67,13 @@ rule init_probes:
 rule training_runs:
     input:
         [f"results/{PROFILE}/train/{run.name}.parquet" for run in TRAIN_RUNS],
+
+
+rule single_updates:
+    input:
+        UPDATES["path"],
+        UPDATES["moments"],
+        UPDATES["landscapes"],
 
 
 rule rmt_tables:

@@ -71,6 +71,18 @@ CODE = {
         "pipeline/provenance.py",
         "pipeline/jobs.py",
     ],
+    "updates": [
+        "pipeline/train/landscape.py",
+        "pipeline/train/update_job.py",
+        "pipeline/train/data.py",
+        "pipeline/train/engine.py",
+        "pipeline/train/job.py",
+        "pipeline/probes/moments.py",
+        "pipeline/parquet.py",
+        "pipeline/provenance.py",
+        "pipeline/jobs.py",
+    ],
+    "update_analysis": ["pipeline/analysis/updates.py", "pipeline/parquet.py"],
     "training_analysis": [
         "pipeline/analysis/training.py",
         "pipeline/train/runs.py",
@@ -113,6 +125,8 @@ FIGURES = [
         "fig2",
         "fig3",
         "fig4",
+        "fig5",
+        "fig6",
         "fig7",
         "fig13",
         "fig14",
@@ -125,6 +139,7 @@ FIGURES = [
         "fig21",
         "fig22",
         "fig23",
+        "fig24",
         *RMT_FIGURES,
     ]
 ]
@@ -153,12 +168,25 @@ TRAIN_TARGETS = {
     "table3": "tables",
 }
 TRAIN_GPUS = 0 if P["train"]["device"] == "cpu" else 1
+# Single updates: the files of Fig. 5/6 (one diverging run) and Fig. 24 (one landscape per network).
+_U = P["updates"]
+_FIG5 = f"{_U['fig5']['variant']}-d{DEPTH}-lr{train_runs.decimal(_U['fig5']['lr'])}-s{_U['seed']}"
+UPDATES = {
+    "path": f"results/{PROFILE}/updates/{_FIG5}.path.parquet",
+    "moments": f"results/{PROFILE}/updates/{_FIG5}.moments.parquet",
+    "landscapes": [
+        f"results/{PROFILE}/updates/{n['variant']}-d{DEPTH}-lr{train_runs.decimal(n['lr'])}-s{_U['seed']}.landscape.parquet"
+        for n in _U["fig24"]["networks"]
+    ],
+}
+UPDATE_FIGURES = ["fig5", "fig6", "fig24"]
 CLAIMS = [
     f"results/{PROFILE}/claims/fig3.parquet",
     f"results/{PROFILE}/claims/rmt.parquet",
     f"results/{PROFILE}/claims/gradients.parquet",
     f"results/{PROFILE}/claims/activations.parquet",
     f"results/{PROFILE}/claims/training.parquet",
+    f"results/{PROFILE}/claims/updates.parquet",
 ]
 
 
@@ -173,6 +201,8 @@ wildcard_constraints:
     run=train_runs.WILDCARD,
     train_figure="fig1|fig15|fig16|fig17",
     train_table="table2|table3",
+    update_figure="|".join(UPDATE_FIGURES),
+    lr=r"\d+(\.\d+)?",
     variant="|".join(P["variants"]),
     depth=r"\d+",
     seed=r"\d+",

@@ -202,3 +202,47 @@ rule figure_training:
         experiments=experiment_params,
     script:
         "scripts/figure_training.py"
+
+
+rule claims_updates:
+    input:
+        path=UPDATES["path"],
+        moments=UPDATES["moments"],
+        landscapes=UPDATES["landscapes"],
+        code=CODE["update_analysis"] + CODE["claims"],
+    output:
+        claims=f"results/{PROFILE}/claims/updates.parquet",
+        markdown=[f"figures/{fig}.claims.md" for fig in UPDATE_FIGURES],
+    log:
+        f"logs/{PROFILE}/claims_updates.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        fig5=lookup(dpath="figures/fig5", within=P),
+        fig6=lookup(dpath="figures/fig6", within=P),
+        fig24=lookup(dpath="figures/fig24", within=P),
+        threshold=lookup(dpath="train/divergence_loss", within=P),
+        networks=lookup(dpath="updates/fig24/networks", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/claims_updates.py"
+
+
+rule figure_updates:
+    input:
+        path=UPDATES["path"],
+        moments=UPDATES["moments"],
+        landscapes=UPDATES["landscapes"],
+        claims=f"results/{PROFILE}/claims/updates.parquet",
+        code=CODE["update_analysis"] + CODE["plots"] + ["pipeline/plots/updates.py"],
+    output:
+        svg="figures/{update_figure}.svg",
+        png="figures/{update_figure}.png",
+    log:
+        f"logs/{PROFILE}/figure_{{update_figure}}.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        threshold=lookup(dpath="train/divergence_loss", within=P),
+    script:
+        "scripts/figure_updates.py"

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from pipeline import cifar10, config
+from pipeline import cifar10, config, models
+from pipeline.batches import Cifar10
+from pipeline.norms import NormSpec
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES_PER_BATCH = 40
@@ -29,6 +32,26 @@ def write_fake_cifar(root: Path, images_per_batch: int = IMAGES_PER_BATCH, seed:
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
     (folder / cifar10.META_FILE).write_bytes(pickle.dumps({b"label_names": [b"c"] * 10}, protocol=2))
     return root
+
+
+def tiny_model(where: str = "every", seed: int = 0) -> models.ResNet:
+    """A ResNet-8 with widths 4/6/8, full BN ("every") or none, seeded Xavier weights (float32)."""
+    spec = NormSpec(where, frozenset() if where == "none" else frozenset({"gamma", "beta", "mu", "sigma"}))
+    model = models.ResNet(8, spec, widths=(4, 6, 8))
+    return models.initialize(model, "xavier_uniform", torch.Generator().manual_seed(seed))
+
+
+def fake_data(train_images: int = 64, test_images: int = 32, seed: int = 0) -> Cifar10:
+    """A random in-memory data set in the prepared layout (uint8 images, CIFAR-like statistics)."""
+    g = torch.Generator().manual_seed(seed)
+    return Cifar10(
+        torch.randint(0, 256, (train_images, 3, 32, 32), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (train_images,), generator=g),
+        torch.randint(0, 256, (test_images, 3, 32, 32), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (test_images,), generator=g),
+        torch.tensor([0.49, 0.48, 0.45]),
+        torch.tensor([0.25, 0.24, 0.26]),
+    )
 
 
 @pytest.fixture

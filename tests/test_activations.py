@@ -7,23 +7,17 @@ import polars as pl
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_model
 
 from pipeline import models
 from pipeline.analysis import activations as analysis
 from pipeline.analysis import channels
-from pipeline.norms import NormSpec
 from pipeline.probes import activations
-
-
-def _tiny(where: str) -> models.ResNet:
-    spec = NormSpec(where, frozenset() if where == "none" else frozenset({"gamma", "beta", "mu", "sigma"}))
-    model = models.ResNet(8, spec, widths=(4, 6, 8))
-    return models.initialize(model, "xavier_uniform", torch.Generator().manual_seed(0)).double()
 
 
 @pytest.mark.parametrize("layer", range(2, 8))
 def test_input_activation_is_the_relu_that_feeds_the_layer(layer):
-    model = _tiny("none")
+    model = tiny_model("none").double()
     conv = models.layer_module(model, layer)
     relu = models.input_activation(model, layer)
     seen = {}
@@ -50,7 +44,7 @@ def test_kernel_channels_follow_the_weight_layout():
 @pytest.mark.parametrize("where", ["none", "every"])
 def test_mean_gradients_average_per_batch_gradients_and_channel_means(where):
     torch.manual_seed(0)
-    model = _tiny(where)
+    model = tiny_model(where).double()
     drawn = [(torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 1, 2, 3])) for _ in range(3)]
     layer = 5
     frame = activations.mean_gradients(model, drawn, layer)
@@ -71,7 +65,7 @@ def test_mean_gradients_average_per_batch_gradients_and_channel_means(where):
 
 
 def test_histograms_count_every_value_once_with_exact_moments():
-    model = _tiny("none")
+    model = tiny_model("none").double()
     images = torch.randn(3, 3, 8, 8, dtype=torch.float64)
     hist = activations.histograms(model, images, [2, 6], bins=16)
     outputs = {}

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_model
 
 from pipeline import models
-from pipeline.norms import NormSpec
 from pipeline.probes import summands
-
-
-def _tiny(where: str) -> models.ResNet:
-    spec = NormSpec(where, frozenset() if where == "none" else frozenset({"gamma", "beta", "mu", "sigma"}))
-    model = models.ResNet(8, spec, widths=(4, 6, 8))
-    return models.initialize(model, "xavier_uniform", torch.Generator().manual_seed(0)).double()
 
 
 def _brute_force_summands(trace: summands.ConvTrace) -> torch.Tensor:
@@ -35,7 +29,7 @@ def _brute_force_summands(trace: summands.ConvTrace) -> torch.Tensor:
 @pytest.mark.parametrize("layer", [2, 4, 7])  # stride 1 in stage 1, the stride-2 conv of stage 2, stage 3
 def test_statistics_equal_brute_force(where, layer):
     torch.manual_seed(1)
-    model = _tiny(where)
+    model = tiny_model(where).double()
     images, labels = torch.randn(3, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 3, 7])
     conv = models.layer_module(model, layer)
     trace = summands.trace(model, {layer: conv}, images, labels).convs[layer]
@@ -62,7 +56,7 @@ def test_statistics_equal_brute_force(where, layer):
 
 
 def test_logit_gradients_are_per_image_softmax_minus_onehot_over_batch():
-    model = _tiny("none")
+    model = tiny_model("none").double()
     images, labels = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
     traced = summands.trace(model, {}, images, labels)
     expected = (torch.softmax(traced.logits, 1) - F.one_hot(labels, 10)) / 4
@@ -71,7 +65,7 @@ def test_logit_gradients_are_per_image_softmax_minus_onehot_over_batch():
 
 @pytest.mark.parametrize("where", ["none", "every"])
 def test_channel_gradient_is_the_bias_gradient_after_the_norm(where):
-    model = _tiny(where)
+    model = tiny_model(where).double()
     images, labels = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
     traced = summands.trace(model, {}, images, labels)
     assert sorted(traced.channel_grad) == list(range(1, 8))
@@ -82,7 +76,7 @@ def test_channel_gradient_is_the_bias_gradient_after_the_norm(where):
 
 @pytest.mark.parametrize("where", ["none", "every"])
 def test_class_masked_gradients_sum_to_the_full_gradient(where):
-    model = _tiny(where)
+    model = tiny_model(where).double()
     images, labels = torch.randn(5, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 4])
     weight = models.layer_module(model, 4).weight
     per_class = summands.class_masked_gradients(model, weight, images, labels)

@@ -15,10 +15,9 @@ import polars as pl
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import fake_data, tiny_model
 
 from pipeline import checkpoints, config, models
-from pipeline.batches import Cifar10
-from pipeline.norms import NormSpec
 from pipeline.train import runs
 from pipeline.train.data import DeviceData, augment, epoch_generator
 from pipeline.train.engine import Recipe, train
@@ -26,25 +25,6 @@ from pipeline.train.job import metrics_frame, run_job
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)
-
-
-def fake_data(train_images: int = 64, test_images: int = 32, seed: int = 0) -> Cifar10:
-    g = torch.Generator().manual_seed(seed)
-    return Cifar10(
-        torch.randint(0, 256, (train_images, 3, 32, 32), dtype=torch.uint8, generator=g),
-        torch.randint(0, 10, (train_images,), generator=g),
-        torch.randint(0, 256, (test_images, 3, 32, 32), dtype=torch.uint8, generator=g),
-        torch.randint(0, 10, (test_images,), generator=g),
-        torch.tensor([0.49, 0.48, 0.45]),
-        torch.tensor([0.25, 0.24, 0.26]),
-    )
-
-
-def tiny_model(where: str = "every", seed: int = 0) -> models.ResNet:
-    spec = NormSpec(where, frozenset() if where == "none" else frozenset({"gamma", "beta", "mu", "sigma"}))
-    return models.initialize(
-        models.ResNet(8, spec, widths=(4, 6, 8)), "xavier_uniform", torch.Generator().manual_seed(seed)
-    )
 
 
 def test_run_names_round_trip_and_carry_every_identity_field():

@@ -92,8 +92,8 @@ def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
     assert record["params"]["batch_size"] == 16
     claims = pl.read_parquet(work / "results/smoke/claims.parquet")
     figures = {path.name.removesuffix(".svg") for path in (work / "figures").glob("*.svg")}
-    assert {"fig1", "fig7", "fig13", "fig14", "fig15", "fig16", "fig17", "fig18", "fig22"} <= figures
-    assert len(figures) == 21
+    new = {"fig1", "fig5", "fig6", "fig7", "fig13", "fig14", "fig15", "fig16", "fig17", "fig18", "fig22", "fig24"}
+    assert new <= figures and len(figures) == 24
     targets = figures | {"table1", "table2", "table3", "table4"}  # every figure and table carries its claim checks
     assert set(claims["target"]) == targets
     table1 = pl.read_parquet(work / "tables/table1.parquet")

@@ -1,0 +1,65 @@
+"""The jobs of Fig. 5, 6 and 24: load an initial checkpoint and the data as training does, follow single updates
+(:mod:`pipeline.train.landscape`), write long-format Parquet with provenance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline.train import landscape
+from pipeline.train.data import DeviceData
+from pipeline.train.engine import Recipe
+from pipeline.train.job import pick_device
+
+
+@dataclass(frozen=True)
+class UpdateJob:
+    """One initial checkpoint, the prepared data, the training recipe and the profile."""
+
+    checkpoint: str
+    data_npz: str
+    data_provenance: str
+    train: dict  # the train section of params.yaml
+    weight_decay: float
+    profile: str
+
+    def setup(self):
+        """(model, its checkpoint dictionary, data on the device, recipe)."""
+        device = pick_device(self.train["device"])
+        model, state = checkpoints.load_model(self.checkpoint, device)
+        cifar = batches.load_prepared(self.data_npz)
+        data = DeviceData.from_cifar(cifar, device, self.train["train_images"], self.train["test_images"])
+        return model, state, data, Recipe.from_params(self.train, self.weight_decay)
+
+    def write(self, frame: pl.DataFrame, path: str, state: dict, settings: dict) -> None:
+        identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
+        record = provenance.record(
+            self.profile,
+            {**settings, **identity, "train_images": self.train["train_images"]},
+            cifar10.load_provenance(self.data_provenance),
+        )
+        parquet.write(frame.with_columns(**{k: pl.lit(v) for k, v in identity.items()}), path, record)
+
+
+def diverging(job: UpdateJob, settings: dict, stem_is_layer_1: bool, outputs: dict[str, str]) -> dict:
+    """Fig. 5 and 6: write ``outputs['path']`` and ``outputs['moments']``; the step and replay error go on
+    every row of the path (columns step, diverged_loss, end_error)."""
+    model, state, data, recipe = job.setup()
+    path, moments, info = landscape.diverging_path(model, data, recipe, settings, state["seed"], stem_is_layer_1)
+    print(
+        f"diverging update: step {info['step']} (0-based), next loss {info['diverged_loss']:.4g}, "
+        f"replay end error {info['end_error']:.3g}"
+    )
+    recorded = {**settings, **asdict(recipe)}
+    job.write(path.with_columns(**{k: pl.lit(v) for k, v in info.items()}), outputs["path"], state, recorded)
+    job.write(moments, outputs["moments"], state, recorded)
+    return info
+
+
+def batch_landscape(job: UpdateJob, lr: float, settings: dict, output: str) -> None:
+    """Fig. 24 for one network at its rate ``lr``: write the loss along each listed batch's gradient."""
+    model, state, data, recipe = job.setup()
+    frame = landscape.batch_landscape(model, data, recipe, lr, settings, state["seed"])
+    job.write(frame.with_columns(lr=pl.lit(lr)), output, state, {**settings, "lr": lr, **asdict(recipe)})

@@ -1,0 +1,16 @@
+"""Snakemake adapter: the loss of early mini-batches along their own gradient, one network (Fig. 24)."""
+
+from pipeline.jobs import logged
+from pipeline.train import update_job
+
+sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
+with logged(sm):
+    job = update_job.UpdateJob(
+        sm.input.checkpoint,
+        sm.input.data,
+        sm.input.provenance,
+        dict(sm.params.train),
+        sm.params.weight_decay,
+        sm.params.profile,
+    )
+    update_job.batch_landscape(job, float(sm.wildcards.lr), dict(sm.params.settings), sm.output[0])

@@ -1,0 +1,51 @@
+# Single updates (§3.4, App. N): the diverging update (Fig. 5, 6) and the batch landscape (Fig. 24).
+
+
+rule diverging_update:
+    input:
+        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        data=DATA["npz"],
+        provenance=DATA["provenance"],
+        code=CODE["model"] + CODE["batches"] + CODE["updates"],
+    output:
+        path="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.path.parquet",
+        moments="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.moments.parquet",
+    log:
+        "logs/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.diverging.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        gpu=TRAIN_GPUS,
+    params:
+        settings=lookup(dpath="updates/fig5", within=P),
+        train=lookup(dpath="train", within=P),
+        weight_decay=lookup(dpath="contradictions/weight_decay", within=P),
+        stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/diverging_update.py"
+
+
+rule batch_landscape:
+    input:
+        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        data=DATA["npz"],
+        provenance=DATA["provenance"],
+        code=CODE["model"] + CODE["batches"] + CODE["updates"],
+    output:
+        "results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.parquet",
+    log:
+        "logs/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        gpu=TRAIN_GPUS,
+    params:
+        settings=lookup(dpath="updates/fig24", within=P),
+        train=lookup(dpath="train", within=P),
+        weight_decay=lookup(dpath="contradictions/weight_decay", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/batch_landscape.py"
