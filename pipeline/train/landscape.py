@@ -73,7 +73,7 @@ def find_diverging_update(model: ResNet, data: DeviceData, recipe: Recipe, lr: f
             after = [p.detach().clone() for p in params]
             theta, buffers, old_images, old_labels = previous
             direction = update_direction(model, theta, buffers, old_images, old_labels, recipe)
-            return DivergingUpdate(step - 1, theta, direction, old_images, old_labels, after, float(loss))
+            return DivergingUpdate(step - 1, theta, direction, old_images, old_labels, after, float(loss.detach()))
         theta = [p.detach().clone() for p in params]
         buffers = [optimizer.state[p].get("momentum_buffer") for p in params]
         buffers = [None if b is None else b.clone() for b in buffers]
