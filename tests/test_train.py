@@ -21,7 +21,7 @@ from pipeline import checkpoints, config, models
 from pipeline.train import runs
 from pipeline.train.data import DeviceData, augment, epoch_generator
 from pipeline.train.engine import Recipe, train
-from pipeline.train.job import metrics_frame, run_job
+from pipeline.train.job import metrics_frame, run_job, train_doubling
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)
@@ -174,12 +174,36 @@ def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(t
     model, saved = checkpoints.load_model(outputs["weights"])
     assert saved["run"] == run.name and isinstance(model, models.ResNet)
     assert not state.exists()
+    doubling = runs.Run("bn", 8, 0.1, 1, 0, doubling=True)
+    run_job(doubling, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+    frame = pl.read_parquet(outputs["metrics"])
+    assert set(frame["run"]) == {doubling.name} and frame["trained_epochs"][0] == frame["epoch"].max()
+    assert not state.with_suffix("").exists()  # the attempts' folder goes once the outputs are written
     wrong = runs.Run("none", 8, 0.1, 2, 0)
     with pytest.raises(ValueError, match="initial checkpoint of another run"):
         run_job(wrong, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
 
 
-def test_the_doubling_rule_is_refused_with_a_clear_error():
+def test_the_doubling_rule_doubles_until_learning_plateaus(tmp_path):
     params = config.load(REPO / "params.yaml", {"profile": "smoke", "contradictions": {"epoch_rule": "doubling"}})
-    with pytest.raises(ValueError, match=r"contradictions\.epoch_rule"):
-        runs.experiment_runs("fig1", params)
+    run = runs.experiment_runs("fig1", params)[0]
+    assert run.doubling and run.name.endswith(f"-e{run.epochs}d-s0-cold") and runs.Run.parse(run.name) == run
+    assert runs.plateaued([0.1, 0.5, 0.8, 0.802], 0.25, 0.005)
+    assert not runs.plateaued([0.1, 0.5, 0.8, 0.9], 0.25, 0.005)
+    data = DeviceData.from_cifar(fake_data(), torch.device("cpu"))
+    lines = []
+    never = {"window": 0.5, "min_gain": -1.0, "max_doublings": 2}  # no gain is below -1: it always doubles
+    first = runs.Run("bn", 8, 0.05, 1, 0, doubling=True)
+    recipe = dataclasses.replace(RECIPE, chance_margin=-1.0)  # random labels: never call a run "at chance" here
+    outcome, epochs = train_doubling(first, recipe, tiny_model(), data, tmp_path / "d", never, lines.append)
+    assert epochs == 4 and len([r for r in outcome.rows if r["metric"] == "test_acc"]) == 4
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == sorted(
+        f"{dataclasses.replace(first, epochs=e, doubling=False).name}.done.pt" for e in (1, 2, 4)
+    )
+    lines.clear()  # a restarted job redoes no finished attempt
+    again, epochs = train_doubling(first, recipe, tiny_model(), data, tmp_path / "d", never, lines.append)
+    assert epochs == 4 and not any(line.startswith("epoch") for line in lines)
+    assert again.rows == outcome.rows
+    settles = {"window": 0.5, "min_gain": 1.0, "max_doublings": 2}  # every gain is below 1: a plateau once it can
+    _, epochs = train_doubling(first, recipe, tiny_model(), data, tmp_path / "s", settles, lines.append)
+    assert epochs == 2  # one epoch cannot show a plateau; two can

@@ -17,8 +17,8 @@ CURVE_METRICS = ("train_acc", "test_acc")
 
 
 def label(run: Run) -> str:
-    """A curve's legend entry: variant, rate and epochs (as trained)."""
-    return f"{run.variant}, lr {decimal(run.lr)}, {run.epochs} ep"
+    """A curve's legend entry: variant, rate and epochs (the first attempt's, under the doubling rule)."""
+    return f"{run.variant}, lr {decimal(run.lr)}, {run.epochs} ep{' doubling' if run.doubling else ''}"
 
 
 def run_summary(metrics: pl.DataFrame) -> pl.DataFrame:

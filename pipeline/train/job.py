@@ -8,7 +8,9 @@ after both outputs are written.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -16,8 +18,8 @@ import torch
 
 from pipeline import batches, checkpoints, cifar10, parquet, provenance
 from pipeline.train.data import DeviceData
-from pipeline.train.engine import Outcome, Recipe, train
-from pipeline.train.runs import Run
+from pipeline.train.engine import Outcome, Recipe, save_state, train
+from pipeline.train.runs import Run, plateaued
 
 
 def pick_device(requested: str) -> torch.device:
@@ -29,8 +31,9 @@ def pick_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
-def metrics_frame(run: Run, outcome: Outcome) -> pl.DataFrame:
-    """The long-format metrics of a run, its identity and status on every row."""
+def metrics_frame(run: Run, outcome: Outcome, trained_epochs: int | None = None) -> pl.DataFrame:
+    """The long-format metrics of a run, its identity, status and trained epochs on every row (under the
+    doubling rule the epochs it settled on; otherwise the run's own)."""
     rows = list(outcome.rows)
     if outcome.status == "diverged":
         epoch = outcome.detail["epoch"]
@@ -40,7 +43,48 @@ def metrics_frame(run: Run, outcome: Outcome) -> pl.DataFrame:
         ]
     frame = pl.DataFrame(rows, schema={"epoch": pl.Int32, "metric": pl.String, "value": pl.Float64})
     identity = {k: pl.lit(v) for k, v in dataclasses.asdict(run).items()}
-    return frame.with_columns(run=pl.lit(run.name), status=pl.lit(outcome.status), **identity)
+    return frame.with_columns(
+        run=pl.lit(run.name),
+        status=pl.lit(outcome.status),
+        trained_epochs=pl.lit(trained_epochs or run.epochs, pl.Int32),
+        **identity,
+    )
+
+
+def train_doubling(run: Run, recipe: Recipe, model, data: DeviceData, state_dir: Path, plateau: dict, log=print):
+    """App. B's rule: train ``run.epochs``; if learning has not plateaued (:func:`runs.plateaued`), train twice as
+    many from the same initial weights (the schedule scales with the epochs), up to ``max_doublings`` times.
+
+    Each finished attempt is kept in ``state_dir`` (atomically), so a killed job redoes no finished attempt and
+    resumes the unfinished one. Returns (outcome of the last attempt, its epochs)."""
+    initial = copy.deepcopy(model.state_dict())
+    epochs = run.epochs
+    for doubling in range(plateau["max_doublings"] + 1):
+        attempt = dataclasses.replace(run, epochs=epochs, doubling=False)
+        done = state_dir / f"{attempt.name}.done.pt"
+        if done.is_file():
+            saved = torch.load(done, weights_only=True)
+            outcome = Outcome(saved["rows"], saved["status"], saved["detail"], saved["state_dict"])
+        else:
+            model.load_state_dict(initial)
+            outcome = train(attempt, recipe, model, data, state_dir / f"{attempt.name}.pt", log)
+            save_state(
+                {
+                    "rows": outcome.rows,
+                    "status": outcome.status,
+                    "detail": outcome.detail,
+                    "state_dict": outcome.state_dict,
+                },
+                done,
+            )
+            (state_dir / f"{attempt.name}.pt").unlink(missing_ok=True)
+        accuracy = [r["value"] for r in outcome.rows if r["metric"] == "test_acc"]
+        settled = outcome.status != "completed" or plateaued(accuracy, plateau["window"], plateau["min_gain"])
+        log(f"doubling rule: {epochs} epochs, {outcome.status}, {'settled' if settled else 'not plateaued'}")
+        if settled or doubling == plateau["max_doublings"]:
+            return outcome, epochs
+        epochs *= 2
+    raise AssertionError("unreachable")
 
 
 def run_job(
@@ -64,7 +108,16 @@ def run_job(
         batches.load_prepared(data_npz), device, train_params["train_images"], train_params["test_images"]
     )
     print(f"{run.name} on {device}: {data.train_x.shape[0]} training images, {run.epochs} epochs")
-    outcome = train(run, recipe, model, data, state_path, log=lambda line: print(line, flush=True))
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    if run.doubling:
+        state_dir = state_path.with_suffix("")
+        state_dir.mkdir(parents=True, exist_ok=True)
+        outcome, trained = train_doubling(run, recipe, model, data, state_dir, train_params["plateau"], log)
+    else:
+        outcome, trained = train(run, recipe, model, data, state_path, log), run.epochs
     record = provenance.record(
         profile,
         {
@@ -77,7 +130,7 @@ def run_job(
         },
         cifar10.load_provenance(data_provenance),
     )
-    parquet.write(metrics_frame(run, outcome), outputs["metrics"], record)
+    parquet.write(metrics_frame(run, outcome, trained), outputs["metrics"], record)
     final = {
         **state,
         "state_dict": {k: v.cpu() for k, v in outcome.state_dict.items()},
@@ -88,5 +141,7 @@ def run_job(
     }
     checkpoints.save(final, outputs["weights"])
     state_path.unlink(missing_ok=True)
+    if run.doubling:
+        shutil.rmtree(state_path.with_suffix(""), ignore_errors=True)
     print(f"{run.name}: {outcome.status} {outcome.detail}")
     return outcome

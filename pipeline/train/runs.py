@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NAME = re.compile(
-    r"(?P<variant>\w+?)-d(?P<depth>\d+)-lr(?P<lr>\d+(?:\.\d+)?)-e(?P<epochs>\d+)-s(?P<seed>\d+)"
+    r"(?P<variant>\w+?)-d(?P<depth>\d+)-lr(?P<lr>\d+(?:\.\d+)?)-e(?P<epochs>\d+)(?P<doubling>d?)-s(?P<seed>\d+)"
     r"-(?:cold|warm(?P<warm_epochs>\d+)x(?P<warm_lr>\d+(?:\.\d+)?))$"
 )
 # Snakemake wildcard constraint for a run name (the same pattern without the anchor)
@@ -35,17 +35,19 @@ class Run:
     seed: int
     warm_epochs: int = 0
     warm_lr: float = 0.0
+    doubling: bool = False  # App. B's rule: ``epochs`` is the first attempt, doubled until learning plateaus
 
     @property
     def name(self) -> str:
         start = f"warm{self.warm_epochs}x{decimal(self.warm_lr)}" if self.warm_epochs else "cold"
-        return f"{self.variant}-d{self.depth}-lr{decimal(self.lr)}-e{self.epochs}-s{self.seed}-{start}"
+        epochs = f"{self.epochs}d" if self.doubling else str(self.epochs)
+        return f"{self.variant}-d{self.depth}-lr{decimal(self.lr)}-e{epochs}-s{self.seed}-{start}"
 
     @classmethod
     def parse(cls, name: str) -> Run:
         match = NAME.match(name)
         if not match:
-            raise ValueError(f"'{name}' is not a run name (variant-dDEPTH-lrLR-eEPOCHS-sSEED-cold|warmExLR)")
+            raise ValueError(f"'{name}' is not a run name (variant-dDEPTH-lrLR-eEPOCHS[d]-sSEED-cold|warmExLR)")
         g = match.groupdict()
         return cls(
             g["variant"],
@@ -55,6 +57,7 @@ class Run:
             int(g["seed"]),
             int(g["warm_epochs"] or 0),
             float(g["warm_lr"] or 0.0),
+            g["doubling"] == "d",
         )
 
     def lr_at(self, epoch: int, milestones: list[float], decay: float) -> float:
@@ -66,6 +69,15 @@ class Run:
         return self.lr * decay**passed
 
 
+def plateaued(test_accuracy: list[float], window: float, min_gain: float) -> bool:
+    """The doubling rule's test (ours; App. B gives none): over the last ``window`` fraction of the epochs the
+    test accuracy rose by less than ``min_gain``."""
+    if len(test_accuracy) < 2:
+        return False
+    back = min(len(test_accuracy) - 1, max(1, round(window * len(test_accuracy))))
+    return test_accuracy[-1] - test_accuracy[-1 - back] < min_gain
+
+
 def scaled_epochs(epochs: int, scale: float) -> int:
     """The epochs a profile trains for the paper's ``epochs`` (at least one)."""
     return max(1, round(epochs * scale))
@@ -73,14 +85,12 @@ def scaled_epochs(epochs: int, scale: float) -> int:
 
 def make_run(spec: dict, params: dict, seed: int, lr: float | None = None) -> Run:
     """The run of one curve or grid point: ``spec`` names a variant and may set lr, epochs and depth (else the
-    variant's values and model.depth); the profile's train.epoch_scale scales the epochs."""
-    if params["contradictions"]["epoch_rule"] != "reported":
-        raise ValueError(
-            "params.yaml: key 'contradictions.epoch_rule': only 'reported' (the paper's epoch counts) is built so "
-            "far; the doubling rule (train 300 epochs, double until learning plateaus) is not implemented yet"
-        )
+    variant's values and model.depth); the profile's train.epoch_scale scales the epochs. Under
+    ``contradictions.epoch_rule: doubling`` every run starts at train.initial_epochs and doubles until it
+    plateaus (the reported counts are then not used)."""
+    doubling = params["contradictions"]["epoch_rule"] == "doubling"
     variant = params["variants"][spec["variant"]]
-    epochs = spec.get("epochs") or variant["epochs"]
+    epochs = params["train"]["initial_epochs"] if doubling else spec.get("epochs") or variant["epochs"]
     if epochs is None:
         raise ValueError(f"params.yaml: variant '{spec['variant']}' has no epochs; give them in the experiment")
     warm = variant.get("warm_start") or {}
@@ -92,6 +102,7 @@ def make_run(spec: dict, params: dict, seed: int, lr: float | None = None) -> Ru
         seed,
         warm.get("epochs", 0),
         float(warm.get("lr", 0.0)),
+        doubling,
     )
 
 
