@@ -6,6 +6,7 @@ in the real on-disk layout, so it needs neither the internet nor ../shared.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -173,3 +174,8 @@ def test_dvc_repro_builds_every_figure_and_is_clean_afterwards(tmp_path):
     outs = {o for s in yaml.safe_load((work / "dvc.yaml").read_text())["stages"].values() for o in s.get("outs", [])}
     made = {str(p.relative_to(work)) for p in (work / "figures").iterdir() if p.name != ".gitignore"}
     assert made and made <= outs and "tables" in outs
+    # Every rendered figure is a DVC plot: `dvc plots show` lists each PNG.
+    shown = json.loads(_run([str(BIN / "dvc"), "plots", "show", "--json"], work).stdout)
+    pngs = {m for m in made if m.endswith(".png")}
+    assert pngs and not shown.get("errors")
+    assert all(shown["data"][png] and shown["data"][png][0]["type"] == "image" for png in pngs)
