@@ -1,0 +1,156 @@
+"""Benchmark: the project's training step against a plain baseline, same device, same model (issue 7's table).
+
+    uv run --locked snakemake --cores all prepared_data --config cifar10_root=...   # once: the prepared data
+    uv run --locked python benchmarks/train_speed.py [--depth 110] [--images 2560] [--device auto]
+
+(a) plain: what most public CIFAR code does: a CPU DataLoader that augments one image at a time with torchvision
+    transforms (pad-4 random crop, flip, scale, normalize), batches moved to the device, eager fp32, SGD with a
+    per-parameter loop (foreach=False).
+(b) project: :func:`pipeline.train.engine.train_epoch`: uint8 data on the device, augmented there in batch.
+Both train one epoch of ``--images`` images from the same initial weights at the paper's recipe, timed around the
+training steps. Prints seconds per step, images per second, the time of 391 such steps (an epoch of 50,000
+images) and peak memory, and writes the table to results/benchmarks/train_speed.parquet; (a)/(b) is the headline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+
+import polars as pl
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+from torchvision.transforms import v2
+
+from pipeline import batches, checkpoints, config, models, parquet, provenance
+from pipeline.train.data import DeviceData
+from pipeline.train.engine import Recipe, make_optimizer, train_epoch
+from pipeline.train.job import pick_device
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "results/benchmarks/train_speed.parquet"
+
+
+def fresh_model(variant: str, p: dict, depth: int, device: torch.device) -> models.ResNet:
+    state = checkpoints.initial_state(variant, p["variants"][variant], p["model"], depth, 0)
+    model = models.build(p["variants"][variant], p["model"], depth)
+    model.load_state_dict(state["state_dict"])
+    return model.to(device)
+
+
+def plain_epoch(model, cifar: batches.Cifar10, images: int, recipe: Recipe, lr: float, device) -> int:
+    """One epoch the way most public code trains; returns the number of steps."""
+    augment = v2.Compose(
+        [
+            v2.RandomCrop(32, padding=recipe.pad),
+            v2.RandomHorizontalFlip(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(cifar.mean.tolist(), cifar.std.tolist()),
+        ]
+    )
+
+    class Augmented(TensorDataset):
+        def __getitem__(self, index):
+            image, label = super().__getitem__(index)
+            return augment(image), label
+
+    loader = DataLoader(
+        Augmented(cifar.train_x[:images], cifar.train_y[:images]),
+        batch_size=recipe.batch_size,
+        shuffle=True,
+        num_workers=2,
+        generator=torch.Generator().manual_seed(0),
+    )
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay, foreach=False
+    )
+    model.train()
+    steps = 0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        steps += 1
+    return steps
+
+
+def timed(fn, device: torch.device) -> tuple[float, float, int]:
+    """(seconds, peak MB, fn's result): GPU allocator peak on CUDA; on the CPU the process RSS high-water mark,
+    which only grows, so it bounds every row measured so far rather than this one alone."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    result = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device.type == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    return seconds, peak, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--depth", type=int, default=110)
+    parser.add_argument("--images", type=int, default=2560)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    p = config.load(REPO / "params.yaml", {"profile": "paper"})
+    device = pick_device(args.device)
+    recipe = Recipe.from_params(p["train"], p["contradictions"]["weight_decay"])
+    cifar = batches.load_prepared(REPO / "results/data/cifar10.npz")
+    data = DeviceData.from_cifar(cifar, device, args.images, 1000)
+    rows = []
+    for variant in ("bn", "none"):
+        lr = p["variants"][variant]["lr"]
+        for path in ("plain", "project"):
+            model = fresh_model(variant, p, args.depth, device)
+            if path == "plain":
+                seconds, peak, steps = timed(
+                    lambda m=model, rate=lr: plain_epoch(m, cifar, args.images, recipe, rate, device), device
+                )
+            else:
+                optimizer = make_optimizer(model, recipe, lr)
+                seconds, peak, _ = timed(
+                    lambda m=model, o=optimizer, rate=lr: train_epoch(m, o, data, recipe, 0, 0, rate), device
+                )
+                steps = data.batches_per_epoch(recipe.batch_size)
+            rows.append({"variant": variant, "path": path, "seconds_per_step": seconds / steps, "peak_mb": peak})
+    table = pl.DataFrame(rows).with_columns(
+        images_per_second=recipe.batch_size / pl.col("seconds_per_step"),
+        epoch_seconds=pl.col("seconds_per_step") * 391,
+        device=pl.lit(str(device)),
+        depth=pl.lit(args.depth),
+    )
+    print(
+        f"ResNet-{args.depth}, batch {recipe.batch_size}, {args.images} images, device {device}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(f"  {'variant':<8} {'path':<8} {'s/step':>8} {'images/s':>9} {'391 steps (s)':>14} {'peak MB':>8}")
+    for r in table.iter_rows(named=True):
+        print(
+            f"  {r['variant']:<8} {r['path']:<8} {r['seconds_per_step']:8.3f} {r['images_per_second']:9.0f} "
+            f"{r['epoch_seconds']:14.1f} {r['peak_mb']:8.0f}"
+        )
+    for variant in ("bn", "none"):
+        part = table.filter(pl.col("variant") == variant)
+        ratio = (
+            part.filter(pl.col("path") == "plain")["seconds_per_step"][0]
+            / part.filter(pl.col("path") == "project")["seconds_per_step"][0]
+        )
+        print(f"  {variant}: plain / project = {ratio:.2f}x")
+    parquet.write(table, OUT, provenance.record("benchmark", {**vars(args), "device": str(device)}))
+    print(f"written: {OUT.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
