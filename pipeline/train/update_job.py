@@ -25,6 +25,18 @@ class UpdateJob:
     weight_decay: float
     profile: str
 
+    @classmethod
+    def from_snakemake(cls, sm) -> UpdateJob:
+        """From an update rule's inputs (checkpoint, data, provenance) and params (train, weight_decay, profile)."""
+        return cls(
+            sm.input.checkpoint,
+            sm.input.data,
+            sm.input.provenance,
+            dict(sm.params.train),
+            sm.params.weight_decay,
+            sm.params.profile,
+        )
+
     def setup(self):
         """(model, its checkpoint dictionary, data on the device, recipe)."""
         device = pick_device(self.train["device"])

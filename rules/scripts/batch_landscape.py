@@ -5,12 +5,5 @@ from pipeline.train import update_job
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    job = update_job.UpdateJob(
-        sm.input.checkpoint,
-        sm.input.data,
-        sm.input.provenance,
-        dict(sm.params.train),
-        sm.params.weight_decay,
-        sm.params.profile,
-    )
+    job = update_job.UpdateJob.from_snakemake(sm)
     update_job.batch_landscape(job, float(sm.wildcards.lr), dict(sm.params.settings), sm.output[0])

@@ -5,14 +5,7 @@ from pipeline.train import update_job
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    job = update_job.UpdateJob(
-        sm.input.checkpoint,
-        sm.input.data,
-        sm.input.provenance,
-        dict(sm.params.train),
-        sm.params.weight_decay,
-        sm.params.profile,
-    )
+    job = update_job.UpdateJob.from_snakemake(sm)
     settings = {**sm.params.settings, "lr": float(sm.wildcards.lr)}  # the file name's rate is the run's rate
     update_job.diverging(
         job, settings, sm.params.stem_is_layer_1, {"path": sm.output.path, "moments": sm.output.moments}
