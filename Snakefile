@@ -26,6 +26,7 @@ rule all:
         FIGURES,
         TABLES,
         "figures/claims.md",
+        "figures/report.html",
 
 
 # Every figure and table that needs no training run (init probes, single updates, random matrices): minutes on
@@ -86,3 +87,4 @@ rule figures:
         FIGURES,
         TABLES,
         "figures/claims.md",
+        "figures/report.html",

@@ -6,7 +6,8 @@
 (a) plain: what most public CIFAR code does: a CPU DataLoader that augments one image at a time with torchvision
     transforms (pad-4 random crop, flip, scale, normalize), batches moved to the device, eager fp32, SGD with a
     per-parameter loop (foreach=False).
-(b) project: :func:`pipeline.train.engine.train_epoch`: uint8 data on the device, augmented there in batch.
+(b) project: :func:`pipeline.train.engine.train_epoch` with params.yaml's ``train.speed`` and ``train.precision``:
+    uint8 data on the device, augmented there in batch, NHWC, foreach SGD, no host sync inside the epoch.
 Both train one epoch of ``--images`` images from the same initial weights at the paper's recipe, timed around the
 training steps. Prints seconds per step, images per second, the time of 391 such steps (an epoch of 50,000
 images) and peak memory, and writes the table to results/benchmarks/train_speed.parquet; (a)/(b) is the headline.
@@ -25,20 +26,14 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
-from pipeline import batches, checkpoints, config, models, parquet, provenance
+from pipeline import batches, checkpoints, config, parquet, provenance
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import Recipe, make_optimizer, train_epoch
 from pipeline.train.job import pick_device
+from pipeline.train.speed import Speed
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "results/benchmarks/train_speed.parquet"
-
-
-def fresh_model(variant: str, p: dict, depth: int, device: torch.device) -> models.ResNet:
-    state = checkpoints.initial_state(variant, p["variants"][variant], p["model"], depth, 0)
-    model = models.build(p["variants"][variant], p["model"], depth)
-    model.load_state_dict(state["state_dict"])
-    return model.to(device)
 
 
 def plain_epoch(model, cifar: batches.Cifar10, images: int, recipe: Recipe, lr: float, device) -> int:
@@ -98,30 +93,46 @@ def timed(fn, device: torch.device) -> tuple[float, float, int]:
     return seconds, peak, result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depth", type=int, default=110)
-    parser.add_argument("--images", type=int, default=2560)
-    parser.add_argument("--device", default="auto")
-    args = parser.parse_args()
+def parser(doc: str, images: int) -> argparse.ArgumentParser:
+    """The arguments every training benchmark takes: --depth, --images (per run), --device."""
+    parsed = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parsed.add_argument("--depth", type=int, default=110)
+    parsed.add_argument("--images", type=int, default=images)
+    parsed.add_argument("--device", default="auto")
+    return parsed
+
+
+def setup(args: argparse.Namespace) -> tuple[dict, torch.device, Recipe, Speed, batches.Cifar10, DeviceData]:
+    """What every training benchmark starts from: the paper's params, the device, the recipe, params.yaml's
+    speed settings, the prepared data set and its first ``args.images`` training images on the device."""
     p = config.load(REPO / "params.yaml", {"profile": "paper"})
     device = pick_device(args.device)
     recipe = Recipe.from_params(p["train"], p["contradictions"]["weight_decay"])
     cifar = batches.load_prepared(REPO / "results/data/cifar10.npz")
     data = DeviceData.from_cifar(cifar, device, args.images, 1000)
+    return p, device, recipe, Speed.from_params(p["train"]), cifar, data
+
+
+def main() -> None:
+    args = parser(__doc__, 2560).parse_args()
+    p, device, recipe, speed, cifar, data = setup(args)
     rows = []
     for variant in ("bn", "none"):
         lr = p["variants"][variant]["lr"]
         for path in ("plain", "project"):
-            model = fresh_model(variant, p, args.depth, device)
+            model = checkpoints.initial_model(variant, p, args.depth, 0, device)
             if path == "plain":
                 seconds, peak, steps = timed(
                     lambda m=model, rate=lr: plain_epoch(m, cifar, args.images, recipe, rate, device), device
                 )
             else:
-                optimizer = make_optimizer(model, recipe, lr)
+                forward = speed.prepare(model)
+                optimizer = make_optimizer(model, recipe, lr, speed.sgd_kernels())
                 seconds, peak, _ = timed(
-                    lambda m=model, o=optimizer, rate=lr: train_epoch(m, o, data, recipe, 0, 0, rate), device
+                    lambda m=model, o=optimizer, f=forward, rate=lr: train_epoch(
+                        m, o, data, recipe, 0, 0, rate, speed, f
+                    ),
+                    device,
                 )
                 steps = data.batches_per_epoch(recipe.batch_size)
             rows.append({"variant": variant, "path": path, "seconds_per_step": seconds / steps, "peak_mb": peak})
@@ -129,11 +140,12 @@ def main() -> None:
         images_per_second=recipe.batch_size / pl.col("seconds_per_step"),
         epoch_seconds=pl.col("seconds_per_step") * 391,
         device=pl.lit(str(device)),
+        speed=pl.lit(str(speed)),
         depth=pl.lit(args.depth),
     )
     print(
         f"ResNet-{args.depth}, batch {recipe.batch_size}, {args.images} images, device {device}, "
-        f"{torch.get_num_threads()} threads"
+        f"{torch.get_num_threads()} threads; project path: {speed}"
     )
     print(f"  {'variant':<8} {'path':<8} {'s/step':>8} {'images/s':>9} {'391 steps (s)':>14} {'peak MB':>8}")
     for r in table.iter_rows(named=True):

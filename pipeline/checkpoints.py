@@ -35,6 +35,15 @@ def initial_state(name: str, variant: dict, model_params: dict, depth: int, seed
     }
 
 
+def initial_model(name: str, params: dict, depth: int, seed: int, device: torch.device | str) -> models.ResNet:
+    """The seeded initial network of variant ``name`` at the params' settings, on ``device``: what its initial
+    checkpoint holds, without the file (benchmarks)."""
+    state = initial_state(name, params["variants"][name], params["model"], depth, seed)
+    model = models.build(state["variant"], state["model"], depth)
+    model.load_state_dict(state["state_dict"])
+    return model.to(device)
+
+
 def save(state: dict, path: str | Path) -> None:
     """Atomically write a checkpoint (temporary file + rename), byte-identical for identical states.
 

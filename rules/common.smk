@@ -246,6 +246,13 @@ def probe_files(probe, kind):
     ]
 
 
+def probe_params(*keys):
+    """The keys of the probes section one probe family reads (and the compared pair, which its provenance
+    records for the figures), so that a change elsewhere in probes: (another family's layers) does not rerun it.
+    """
+    return {key: P["probes"][key] for key in keys}
+
+
 def gradient_files(kind):
     """The gradient probe's outputs ("table", "params", "summands", ...) for the compared pair."""
     return probe_files("gradients", kind)

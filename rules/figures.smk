@@ -246,3 +246,23 @@ rule figure_updates:
         threshold=lookup(dpath="train/divergence_loss", within=P),
     script:
         "scripts/figure_updates.py"
+
+
+# One self-contained HTML file: every figure and table, the claim checks, provenance (pipeline/report.py;
+# `python -m pipeline.report` makes the same file from whatever exists so far).
+rule html_report:
+    input:
+        FIGURES,
+        TABLES,
+        CLAIMS,
+        code=["pipeline/report.py"],
+    output:
+        "figures/report.html",
+    log:
+        f"logs/{PROFILE}/html_report.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        profile=PROFILE,
+    script:
+        "scripts/html_report.py"

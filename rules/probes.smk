@@ -15,7 +15,7 @@ rule probe_moments:
         "../envs/torch.yaml"
     threads: 4
     params:
-        probes=lookup(dpath="probes", within=P),
+        probes=probe_params("variants", "batch_size", "batches", "data_seed"),
         stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
         profile=PROFILE,
     script:
@@ -41,7 +41,7 @@ rule probe_gradients:
         "../envs/torch.yaml"
     threads: 4
     params:
-        probes=lookup(dpath="probes", within=P),
+        probes=probe_params("variants", "batch_size", "data_seed", "gradients"),
         stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
         profile=PROFILE,
     script:
@@ -63,7 +63,9 @@ rule probe_activations:
         "../envs/torch.yaml"
     threads: 4
     params:
-        probes=lookup(dpath="probes", within=P),
+        probes=probe_params(
+            "variants", "batch_size", "batches", "data_seed", "activations"
+        ),
         stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
         profile=PROFILE,
     script:

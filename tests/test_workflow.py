@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from pipeline import parquet
+from tests import browser
 from tests.conftest import REPO, write_fake_cifar
 
 BIN = Path(sys.executable).parent
@@ -116,6 +118,17 @@ def test_nothing_to_do_after_a_run_and_a_figure_change_reruns_only_figures(smoke
     assert _jobs(changed) == {"claims_fig3", "figure_fig3", "claims", "all"}  # no probe, no checkpoint
 
 
+def test_html_report_has_every_figure_and_table_and_renders_in_chromium(smoke_run, tmp_path):
+    work, _ = smoke_run
+    page = (work / "figures/report.html").read_text()
+    sections = set(re.findall(r"<section id='(\w+)'>", page))
+    assert sections == {f"fig{i}" for i in range(1, 25)} | {f"table{i}" for i in range(1, 5)}
+    assert page.count("data:image/svg+xml;base64,") == 24 and "Profile <b>smoke</b>" in page
+    shot = tmp_path / "report.png"
+    assert browser.render(work / "figures/report.html", shot, tmp_path / "chromium") == []
+    assert shot.stat().st_size > 100_000
+
+
 def test_lint_is_clean(smoke_run):
     work, config = smoke_run
     done = _snakemake(work, "--lint", *config)
@@ -155,7 +168,8 @@ def test_missing_local_copy_names_the_file(tmp_path):
     )
 
 
-def test_dvc_repro_builds_every_figure_and_is_clean_afterwards(tmp_path):
+def _dvc_repro_smoke(tmp_path: Path) -> Path:
+    """`dvc repro` of the smoke profile in a git copy of the checkout: every figure, clean afterwards."""
     work = _copy_checkout(tmp_path / "repo")
     cifar = write_fake_cifar(tmp_path / "data")
     params = (work / "params.yaml").read_text()
@@ -171,7 +185,8 @@ def test_dvc_repro_builds_every_figure_and_is_clean_afterwards(tmp_path):
     # DVC and Snakemake agree: after `dvc repro`, Snakemake has nothing left to make, and every file Snakemake
     # made under figures/ is a DVC out (so it is cached and pushed).
     assert _nothing_to_do(_snakemake(work, "-n"))
-    outs = {o for s in yaml.safe_load((work / "dvc.yaml").read_text())["stages"].values() for o in s.get("outs", [])}
+    stages = yaml.safe_load((work / "dvc.yaml").read_text())["stages"].values()
+    outs = {o for s in stages for entry in s.get("outs", []) for o in entry}  # {path: {persist: true}}
     made = {str(p.relative_to(work)) for p in (work / "figures").iterdir() if p.name != ".gitignore"}
     assert made and made <= outs and "tables" in outs
     # Every rendered figure is a DVC plot: `dvc plots show` lists each PNG.
@@ -179,3 +194,56 @@ def test_dvc_repro_builds_every_figure_and_is_clean_afterwards(tmp_path):
     pngs = {m for m in made if m.endswith(".png")}
     assert pngs and not shown.get("errors")
     assert all(shown["data"][png] and shown["data"][png][0]["type"] == "image" for png in pngs)
+    return work
+
+
+def test_dvc_repro_push_fresh_clone_pull_trusts_results_and_a_param_change_reruns_only_its_jobs(tmp_path):
+    """DVC builds everything, then the team round trip through the default remote (a directory beside the
+    checkout, see .dvc/config)."""
+    work = _dvc_repro_smoke(tmp_path)
+    _run(["git", "add", "dvc.lock"], work)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results"], work)
+    _run([str(BIN / "dvc"), "push"], work)
+    assert any((tmp_path / "ubn-dvc-storage").rglob("*")), "the default remote lies beside the checkout"
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "-q", str(work), str(clone)], tmp_path)
+    assert not (clone / "figures/fig3.svg").exists()
+    pulled = _run([sys.executable, "-m", "pipeline.pull"], clone)
+    assert "marked up to date: prepared_data, init_checkpoints" in pulled.stdout
+    for name in ("figures/fig3.svg", "figures/fig17.png", "tables/table2.md", "results/init/bn-d8-s0.pt"):
+        assert (clone / name).read_bytes() == (work / name).read_bytes(), name
+    assert _nothing_to_do(_snakemake(clone, "-n"))
+    assert "up to date" in _run([str(BIN / "dvc"), "status"], clone).stdout
+    # One parameter of one probe family: its probe jobs and what reads them rerun, nothing else.
+    params = clone / "params.yaml"
+    params.write_text(params.read_text().replace("bins: 64,", "bins: 32,", 1))
+    assert _jobs(_snakemake(clone, "-n")) == {
+        "probe_activations",
+        "claims_activations",
+        "figure_activations",
+        "claims",
+        "html_report",
+        "all",
+    }
+    # DVC sees the change in the stages of those jobs (and in every stage, as each depends on the whole profiles:
+    # section); `dvc repro` runs Snakemake, which reruns the same jobs, and afterwards both agree again.
+    stale = set(json.loads(_run([str(BIN / "dvc"), "status", "--json"], clone).stdout))
+    assert {"init_probes", "figures"} <= stale
+    earlier_logs = set((clone / ".snakemake/log").iterdir())
+    _run([str(BIN / "dvc"), "repro"], clone)
+    assert "up to date" in _run([str(BIN / "dvc"), "status"], clone).stdout
+    assert _nothing_to_do(_snakemake(clone, "-n"))
+    ran = {
+        rule
+        for log in set((clone / ".snakemake/log").iterdir()) - earlier_logs
+        for rule in re.findall(r"^(?:local)?rule (\w+):", log.read_text(), re.MULTILINE)
+    }
+    stages = set(yaml.safe_load((clone / "dvc.yaml").read_text())["stages"])  # their aggregate targets
+    assert ran - stages == {"probe_activations", "claims_activations", "figure_activations", "claims", "html_report"}
+    histograms = clone / "results/smoke/activations/bn-d8-s0.histograms.parquet"
+    assert parquet.provenance(histograms)["params"]["activations"]["bins"] == 32
+    # Results that do not match the checkout are not trusted: pulled into a checkout with another value, the
+    # old results are refused, not marked up to date.
+    params.write_text(params.read_text().replace("bins: 32,", "bins: 16,", 1))
+    refused = _run([sys.executable, "-m", "pipeline.pull"], clone, check=False)
+    assert refused.returncode == 1 and "init_probes" in refused.stderr and "Run `dvc repro`" in refused.stderr

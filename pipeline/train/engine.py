@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from pipeline.atomic import atomic_path
 from pipeline.models import ResNet
 from pipeline.train.data import DeviceData, epoch_generator
 from pipeline.train.runs import Run
+from pipeline.train.speed import Speed
 
 STATE_FORMAT = 1
 
@@ -90,59 +92,100 @@ def load_state(path: Path, run: Run, device: torch.device) -> dict | None:
     return state
 
 
-def make_optimizer(model: ResNet, recipe: Recipe, lr: float) -> torch.optim.SGD:
-    """SGD with the recipe's momentum and weight decay (on every parameter)."""
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+def make_optimizer(model: ResNet, recipe: Recipe, lr: float, kernels: dict | None = None) -> torch.optim.SGD:
+    """SGD with the recipe's momentum and weight decay (on every parameter); ``kernels`` picks the
+    implementation (:meth:`Speed.sgd_kernels`), PyTorch's default if None."""
+    return torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay, **(kernels or {})
+    )
 
 
 @torch.no_grad()
-def evaluate(model: ResNet, data: DeviceData, batch_size: int = 1000) -> tuple[float, float]:
-    """(mean loss, accuracy) on the test set, evaluation mode (BN uses its running statistics)."""
+def evaluate(model: ResNet, data: DeviceData, speed: Speed, batch_size: int = 1000) -> tuple[float, float]:
+    """(mean loss, accuracy) on the test set, evaluation mode (BN uses its running statistics), at the
+    training precision."""
     model.eval()
-    loss = torch.zeros((), device=data.test_x.device, dtype=torch.float64)
-    correct = torch.zeros((), device=data.test_x.device, dtype=torch.int64)
-    for images, labels in data.test_batches(batch_size):
-        logits = model(images)
-        loss += F.cross_entropy(logits, labels, reduction="sum").double()
-        correct += (logits.argmax(1) == labels).sum()
+    device = data.test_x.device
+    loss = torch.zeros((), device=device, dtype=torch.float64)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    with speed.numerics(device):
+        for images, labels in data.test_batches(batch_size):
+            logits = model(speed.inputs(images)).float()
+            loss += F.cross_entropy(logits, labels, reduction="sum").double()
+            correct += (logits.argmax(1) == labels).sum()
     n = data.test_x.shape[0]
     return float(loss) / n, int(correct) / n
 
 
+def _first_divergence(losses: torch.Tensor, threshold: float) -> int | None:
+    """Index of the first loss that is not finite or above ``threshold`` (host tensor), None if there is none."""
+    bad = ~torch.isfinite(losses) | (losses > threshold)
+    return int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
+
+
 def train_epoch(
-    model: ResNet, optimizer: torch.optim.Optimizer, data: DeviceData, recipe: Recipe, seed: int, epoch: int, lr: float
+    model: ResNet,
+    optimizer: torch.optim.Optimizer,
+    data: DeviceData,
+    recipe: Recipe,
+    seed: int,
+    epoch: int,
+    lr: float,
+    speed: Speed | None = None,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> dict:
-    """One epoch of SGD steps at rate ``lr``: {'train_loss', 'train_acc'} (means over the epoch's images), or
-    {'diverged': step within the epoch, 'loss': that mini-batch's loss} as soon as a loss exceeds the threshold."""
+    """One epoch of SGD steps at rate ``lr``: {'train_loss', 'train_acc'} (means over the epoch's images) and
+    'step_losses' (every mini-batch's loss), or
+    {'diverged': step within the epoch, 'loss': that mini-batch's loss} for the first loss above the threshold.
+
+    ``speed`` (default: the reference path) says how the steps run; ``forward`` is what
+    :meth:`Speed.prepare` returned for ``model`` (the model itself if None). On the reference path each loss is
+    read on the host before its update and the epoch stops there; sync-free, the losses stay on the device and
+    are read once, after the epoch."""
+    speed = speed or Speed.reference()
+    forward = model if forward is None else forward
     for group in optimizer.param_groups:
         group["lr"] = lr
     model.train()
     device = data.train_x.device
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    losses = torch.empty(data.batches_per_epoch(recipe.batch_size), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
-    seen = 0
     generator = epoch_generator(seed, epoch, device)
-    for step, (images, labels) in enumerate(data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator)):
-        logits = model(images)
-        loss = F.cross_entropy(logits, labels)
-        value = float(loss.detach())
-        if not math.isfinite(value) or value > recipe.divergence_loss:
-            return {"diverged": step, "loss": value}
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.detach().double() * labels.shape[0]
-        correct += (logits.argmax(1) == labels).sum()
-        seen += labels.shape[0]
-    return {"train_loss": float(loss_sum) / seen, "train_acc": int(correct) / seen}
+    batches = data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator)
+    with speed.numerics(device):
+        for step, (images, labels) in enumerate(batches):
+            logits = forward(speed.inputs(images))
+            loss = F.cross_entropy(logits.float(), labels)
+            if not speed.sync_free:
+                value = float(loss.detach())
+                if not math.isfinite(value) or value > recipe.divergence_loss:
+                    return {"diverged": step, "loss": value}
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses[step] = loss.detach()
+            correct += (logits.argmax(1) == labels).sum()
+    host = losses.double().cpu()  # the epoch's one synchronization
+    diverged = _first_divergence(host, recipe.divergence_loss)
+    if diverged is not None:
+        return {"diverged": diverged, "loss": float(host[diverged])}
+    seen = data.train_x.shape[0]
+    sizes = torch.full_like(host, recipe.batch_size)
+    sizes[-1] = seen - recipe.batch_size * (len(host) - 1)
+    train_loss = float((host * sizes).sum()) / seen
+    return {"train_loss": train_loss, "train_acc": int(correct) / seen, "step_losses": host.tolist()}
 
 
-def train(run: Run, recipe: Recipe, model: ResNet, data: DeviceData, state_path: Path, log=print) -> Outcome:
+def train(
+    run: Run, recipe: Recipe, model: ResNet, data: DeviceData, state_path: Path, log=print, speed: Speed | None = None
+) -> Outcome:
     """Train ``model`` (on the data's device, at its initial weights) as ``run`` says, resuming from
-    ``state_path`` if a state of this run is there. Returns the outcome; the state file is left for the caller
-    to remove once the outputs are safely written."""
+    ``state_path`` if a state of this run is there, with the ``speed`` settings (the reference path if None).
+    Returns the outcome; the state file is left for the caller to remove once the outputs are safely written."""
     device = data.train_x.device
-    optimizer = make_optimizer(model, recipe, run.lr)
+    speed = speed or Speed.reference()
+    forward = speed.prepare(model)
+    optimizer = make_optimizer(model, recipe, run.lr, speed.sgd_kernels())
     rows: list[dict] = []
     first_epoch = 0
     saved = load_state(state_path, run, device)
@@ -156,14 +199,15 @@ def train(run: Run, recipe: Recipe, model: ResNet, data: DeviceData, state_path:
     for epoch in range(first_epoch, run.epochs):
         start = time.perf_counter()
         lr = run.lr_at(epoch, list(recipe.milestones), recipe.decay)
-        trained = train_epoch(model, optimizer, data, recipe, run.seed, epoch, lr)
+        trained = train_epoch(model, optimizer, data, recipe, run.seed, epoch, lr, speed, forward)
         if "diverged" in trained:
             detail = {"step": epoch * steps + trained["diverged"], "epoch": epoch + 1, "loss": trained["loss"]}
             log(f"diverged at epoch {epoch + 1}, step {trained['diverged']}: mini-batch loss {trained['loss']:.4g}")
             return Outcome(rows, "diverged", detail, model.state_dict())
-        test_loss, test_acc = evaluate(model, data)
+        test_loss, test_acc = evaluate(model, data, speed)
         measured = {
-            **trained,
+            "train_loss": trained["train_loss"],
+            "train_acc": trained["train_acc"],
             "test_loss": test_loss,
             "test_acc": test_acc,
             "lr": lr,

@@ -20,6 +20,7 @@ from pipeline import batches, checkpoints, cifar10, parquet, provenance
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import Outcome, Recipe, save_state, train
 from pipeline.train.runs import Run, plateaued
+from pipeline.train.speed import Speed
 
 
 def pick_device(requested: str) -> torch.device:
@@ -51,7 +52,9 @@ def metrics_frame(run: Run, outcome: Outcome, trained_epochs: int | None = None)
     )
 
 
-def train_doubling(run: Run, recipe: Recipe, model, data: DeviceData, state_dir: Path, plateau: dict, log=print):
+def train_doubling(
+    run: Run, recipe: Recipe, model, data: DeviceData, state_dir: Path, plateau: dict, log=print, speed=None
+):
     """App. B's rule: train ``run.epochs``; if learning has not plateaued (:func:`runs.plateaued`), train twice as
     many from the same initial weights (the schedule scales with the epochs), up to ``max_doublings`` times.
 
@@ -67,7 +70,7 @@ def train_doubling(run: Run, recipe: Recipe, model, data: DeviceData, state_dir:
             outcome = Outcome(saved["rows"], saved["status"], saved["detail"], saved["state_dict"])
         else:
             model.load_state_dict(initial)
-            outcome = train(attempt, recipe, model, data, state_dir / f"{attempt.name}.pt", log)
+            outcome = train(attempt, recipe, model, data, state_dir / f"{attempt.name}.pt", log, speed)
             save_state(
                 {
                     "rows": outcome.rows,
@@ -107,7 +110,8 @@ def run_job(
     data = DeviceData.from_cifar(
         batches.load_prepared(data_npz), device, train_params["train_images"], train_params["test_images"]
     )
-    print(f"{run.name} on {device}: {data.train_x.shape[0]} training images, {run.epochs} epochs")
+    speed = Speed.from_params(train_params)
+    print(f"{run.name} on {device}: {data.train_x.shape[0]} training images, {run.epochs} epochs, {speed}")
 
     def log(line: str) -> None:
         print(line, flush=True)
@@ -115,13 +119,14 @@ def run_job(
     if run.doubling:
         state_dir = state_path.with_suffix("")
         state_dir.mkdir(parents=True, exist_ok=True)
-        outcome, trained = train_doubling(run, recipe, model, data, state_dir, train_params["plateau"], log)
+        outcome, trained = train_doubling(run, recipe, model, data, state_dir, train_params["plateau"], log, speed)
     else:
-        outcome, trained = train(run, recipe, model, data, state_path, log), run.epochs
+        outcome, trained = train(run, recipe, model, data, state_path, log, speed), run.epochs
     record = provenance.record(
         profile,
         {
             **dataclasses.asdict(recipe),
+            "speed": dataclasses.asdict(speed),
             "train_images": train_params["train_images"],
             "test_images": train_params["test_images"],
             "device": str(device),

@@ -1,0 +1,176 @@
+"""One self-contained HTML report of the reproduction: ``python -m pipeline.report [--profile P] [--out F]``.
+
+It gathers what exists so far, so it can be made at any point of a long run: every figure under figures/ (the
+SVG embedded as a data URI, so nothing is fetched and the figures' element ids cannot clash), every table under
+tables/ (from its Parquet twin), every claim check of the profile (results/<profile>/claims/*.parquet: the
+paper's claim, the reproduced number, the rule and whether they agree) and the provenance each claim file
+carries (profile, code version, data files and md5 sums, parameters). No script, no external resource: one file
+to mail or archive. Snakemake's target ``figures/report.html`` makes it after every figure and table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipeline import atomic, parquet
+from pipeline import config as params_file
+
+
+@dataclass
+class Target:
+    """A figure or table of the paper and what the report shows of it."""
+
+    name: str
+    image: Path | None = None
+    table: Path | None = None
+    claims: pl.DataFrame | None = None
+    provenance: dict = field(default_factory=dict)
+
+
+def _order(name: str) -> tuple[int, int]:
+    """fig2 < fig10 < table1: figures first, each kind by number."""
+    kind, number = re.fullmatch(r"(fig|table)(\d+)", name).groups()
+    return (kind == "table", int(number))
+
+
+def collect(root: Path, profile: str) -> list[Target]:
+    """Every figure and table found under ``root`` with the claim checks and provenance of ``profile``."""
+    targets: dict[str, Target] = {}
+
+    def target(name: str) -> Target:
+        return targets.setdefault(name, Target(name))
+
+    for svg in sorted((root / "figures").glob("fig*.svg")):
+        target(svg.stem).image = svg
+    for table in sorted((root / "tables").glob("table*.parquet")):
+        target(table.stem).table = table
+    for claims_file in sorted((root / "results" / profile / "claims").glob("*.parquet")):
+        checks = pl.read_parquet(claims_file)
+        record = parquet.provenance(claims_file)
+        for (name,), rows in checks.group_by("target", maintain_order=True):
+            target(name).claims = rows
+            target(name).provenance = record
+    return sorted(targets.values(), key=lambda t: _order(t.name))
+
+
+def _claims_table(claims: pl.DataFrame) -> str:
+    rows = "".join(
+        f"<tr class='{'agrees' if row['agrees'] else 'disagrees'}'><td>{html.escape(row['target'])}</td>"
+        f"<td>{html.escape(row['claim'])}</td><td>{html.escape(row['quantity'])}</td>"
+        f"<td class='num'>{row['value']:.4g}</td><td>{html.escape(row['rule'])}</td>"
+        f"<td>{'agrees' if row['agrees'] else 'DISAGREES'}</td></tr>"
+        for row in claims.iter_rows(named=True)
+    )
+    head = (
+        "<tr><th>target</th><th>paper's claim</th><th>reproduced quantity</th><th>value</th><th>rule</th><th></th></tr>"
+    )
+    return f"<table class='claims'>{head}{rows}</table>"
+
+
+def _data_table(path: Path) -> str:
+    frame = pl.read_parquet(path)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    cells = (
+        "".join(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>" for v in row)
+        for row in frame.iter_rows()
+    )
+    return f"<table class='data'><tr>{head}</tr>{''.join(f'<tr>{c}</tr>' for c in cells)}</table>"
+
+
+def _provenance(record: dict) -> str:
+    """Code version, data and the parameters of one claim file, folded."""
+    if not record:
+        return (
+            "<p class='missing'>No claim check of this profile covers it (made with another profile? Its "
+            "subtitle says which).</p>"
+        )
+    data = record.get("data", {})
+    data_line = (
+        f"data {html.escape(str(data.get('source')))} "
+        f"({'canonical CIFAR-10' if data.get('canonical') else 'NOT the canonical CIFAR-10 files'})"
+    )
+    detail = {key: record[key] for key in ("params", "rules") if key in record}
+    detail["data md5"] = data.get("md5", {})
+    return (
+        f"<p class='prov'>profile {html.escape(str(record.get('profile')))} · code "
+        f"{html.escape(str(record.get('code_version')))} · {data_line}</p><details><summary>parameters and data "
+        f"checksums</summary><pre>{html.escape(json.dumps(detail, indent=1))}</pre></details>"
+    )
+
+
+def _section(target: Target) -> str:
+    parts = [f"<section id='{target.name}'><h2>{target.name}</h2>"]
+    if target.image is not None:
+        encoded = base64.b64encode(target.image.read_bytes()).decode()
+        parts.append(f"<img alt='{target.name}' src='data:image/svg+xml;base64,{encoded}'>")
+    if target.table is not None:
+        parts.append(_data_table(target.table))
+    if target.claims is not None:
+        parts.append(_claims_table(target.claims))
+    parts.append(_provenance(target.provenance))
+    return "".join(parts) + "</section>"
+
+
+STYLE = """
+body { font: 14px/1.4 sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+td, th { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.agrees td:last-child { color: #1a7f37; } tr.disagrees td { background: #fde8e8; }
+img { max-width: 100%; border: 1px solid #eee; }
+section { margin-top: 2em; } .prov, .missing { color: #555; } nav a { margin-right: 0.6em; }
+"""
+
+
+def render(targets: list[Target], profile: str) -> str:
+    """The report's HTML: a summary of the claim checks, then one section per figure and table."""
+    checks = [t.claims for t in targets if t.claims is not None]
+    every = pl.concat(checks) if checks else None
+    agreeing = int(every["agrees"].sum()) if every is not None else 0
+    summary = (
+        f"<p>{len(targets)} figures and tables; {0 if every is None else every.height} claim checks, {agreeing} "
+        f"agree with the paper.</p>"
+    )
+    disagreeing = (
+        _claims_table(every.filter(~pl.col("agrees"))) if every is not None and agreeing < every.height else ""
+    )
+    nav = "<nav>" + "".join(f"<a href='#{t.name}'>{t.name}</a>" for t in targets) + "</nav>"
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Understanding Batch Normalization: reproduction report ({html.escape(profile)})</title>"
+        f"<style>{STYLE}</style></head><body><h1>Understanding Batch Normalization: reproduction report</h1>"
+        f"<p>Profile <b>{html.escape(profile)}</b>.</p>{summary}"
+        + (f"<h2>Claims that disagree</h2>{disagreeing}" if disagreeing else "")
+        + nav
+        + "".join(_section(t) for t in targets)
+        + "</body></html>"
+    )
+
+
+def write(root: Path, profile: str, out: Path) -> list[Target]:
+    """Collect under ``root``, render and write ``out`` atomically; returns what it shows."""
+    targets = collect(root, profile)
+    atomic.write_text(out, render(targets, profile))
+    return targets
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", help="the profile whose claims are shown (default: params.yaml's)")
+    parser.add_argument("--out", type=Path, default=Path("figures/report.html"))
+    args = parser.parse_args(argv)
+    profile = args.profile or params_file.load("params.yaml", {})["profile"]
+    shown = write(Path("."), profile, args.out)
+    print(f"{args.out}: {len(shown)} figures and tables")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Many runs of one network at once: G runs packed into one grouped ResNet (issue 7, "many models at once").
+
+Runs that share variant, depth and epochs but differ in seed or learning rate train together. Model g owns
+channel group g of every conv (``groups=G``), its own channels of every norm layer and its own slice of the
+classifier, so nothing mixes between models:
+
+- batch-norm statistics are per channel, hence per model (and so are the running statistics);
+- each model reads its own mini-batches: run g's data order and augmentation come from its own per-epoch
+  generator, exactly as when it trains alone, and its images occupy its 3 input channels;
+- the loss is the sum of the G models' mean cross-entropies, so each model's gradient is its own loss's gradient;
+- SGD runs per packed tensor with a per-model learning rate (the same momentum and weight-decay arithmetic as
+  PyTorch's SGD); each model's losses are checked for divergence on their own, and a diverged model is frozen
+  (rate 0) while the others go on.
+
+A test trains two runs packed and each alone and compares every step's loss and the final weights. Whether
+packing beats one-run-at-a-time is a GPU question (benchmarks/many_models.py measures it); the Snakemake sweeps
+still train one run per job.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from pipeline.models import ResNet
+from pipeline.train.data import DeviceData, epoch_generator
+from pipeline.train.engine import Recipe
+from pipeline.train.runs import Run
+
+
+def pack_state(states: list[dict]) -> dict:
+    """One packed state dict from G single-model state dicts of the same architecture.
+
+    Every per-channel tensor (conv weights and biases, norm parameters and statistics) is concatenated along
+    its first dimension, the classifier stacked; scalar counters (same for every model) are kept once."""
+    packed = {}
+    for key, first in states[0].items():
+        tensors = [s[key] for s in states]
+        if first.dim() == 0:
+            if any(not torch.equal(t, first) for t in tensors):
+                raise ValueError(f"state key {key!r}: counters differ between the packed models")
+            packed[key] = first.clone()
+        elif key.startswith("fc."):
+            packed[key] = torch.stack(tensors)
+        else:
+            packed[key] = torch.cat(tensors)
+    return packed
+
+
+def unpack_state(packed: dict, models: int) -> list[dict]:
+    """The G single-model state dicts of a packed one (inverse of :func:`pack_state`)."""
+    states: list[dict] = [{} for _ in range(models)]
+    for key, tensor in packed.items():
+        if tensor.dim() == 0:
+            parts = [tensor.clone() for _ in range(models)]
+        elif key.startswith("fc."):
+            parts = list(tensor.unbind(0))
+        else:
+            parts = list(tensor.chunk(models))
+        for state, part in zip(states, parts, strict=True):
+            state[key] = part.clone()
+    return states
+
+
+@dataclass
+class PackedSGD:
+    """SGD with momentum and weight decay on packed tensors, one learning rate per model.
+
+    Per element, as ``torch.optim.SGD`` (no dampening, no Nesterov): d = grad + wd * p; buf = d on the first
+    step, else momentum * buf + d; p -= lr_g * buf."""
+
+    params: list[torch.Tensor]
+    models: int
+    momentum: float
+    weight_decay: float
+
+    def __post_init__(self):
+        self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
+
+    def _rates(self, p: torch.Tensor, lrs: torch.Tensor) -> torch.Tensor:
+        """``lrs`` (G,) broadcast to ``p``: model g owns the g-th chunk of the first dimension."""
+        per_row = lrs.repeat_interleave(p.shape[0] // self.models)
+        return per_row.view(-1, *([1] * (p.dim() - 1)))
+
+    @torch.no_grad()
+    def step(self, lrs: torch.Tensor) -> None:
+        for i, p in enumerate(self.params):
+            d = p.grad.add(p, alpha=self.weight_decay)
+            if self.buffers[i] is None:
+                self.buffers[i] = d.clone()
+            else:
+                self.buffers[i].mul_(self.momentum).add_(d)
+            p.sub_(self._rates(p, lrs) * self.buffers[i])
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+
+def model_inputs(images: list[torch.Tensor]) -> torch.Tensor:
+    """G mini-batches (B, 3, H, W) as one packed input (B, 3G, H, W): model g reads channels 3g..3g+2."""
+    return torch.cat(images, dim=1)
+
+
+@torch.no_grad()
+def evaluate(model: ResNet, data: DeviceData, batch_size: int = 1000) -> tuple[list[float], list[float]]:
+    """(mean test loss, test accuracy) per packed model, evaluation mode."""
+    model.eval()
+    models = model.pack
+    loss = torch.zeros(models, dtype=torch.float64, device=data.test_x.device)
+    correct = torch.zeros(models, dtype=torch.int64, device=data.test_x.device)
+    for images, labels in data.test_batches(batch_size):
+        logits = model(images.repeat(1, models, 1, 1))  # (B, G, classes)
+        per = F.cross_entropy(logits.permute(0, 2, 1), labels[:, None].expand(-1, models), reduction="none")
+        loss += per.double().sum(0)
+        correct += (logits.argmax(2) == labels[:, None]).sum(0)
+    n = data.test_x.shape[0]
+    return (loss / n).tolist(), (correct.double() / n).tolist()
+
+
+@dataclass
+class PackedOutcome:
+    """Per run: its metric rows, status (completed | diverged | chance) and detail, its final weights (not
+    meaningful after a divergence), and every step's mini-batch loss."""
+
+    rows: list[list[dict]]
+    status: list[str]
+    detail: list[dict]
+    states: list[dict]
+    step_losses: list[list[float]]
+
+
+def train_packed(runs: list[Run], recipe: Recipe, model: ResNet, data: DeviceData, log=print) -> PackedOutcome:
+    """Train ``runs`` (same variant, depth and epochs) packed in ``model`` (``model.pack == len(runs)``, at the
+    runs' initial weights, see :func:`pack_state`). Each run's mini-batches, schedule and divergence are its own;
+    divergence is checked once per epoch (no host synchronization inside it)."""
+    models = len(runs)
+    if model.pack != models or len({(r.variant, r.depth, r.epochs) for r in runs}) != 1:
+        raise ValueError("packed runs must share variant, depth and epochs, one per packed model")
+    device = data.train_x.device
+    optimizer = PackedSGD(list(model.parameters()), models, recipe.momentum, recipe.weight_decay)
+    rows: list[list[dict]] = [[] for _ in runs]
+    status, detail = ["completed"] * models, [{} for _ in runs]
+    steps = data.batches_per_epoch(recipe.batch_size)
+    history: list[torch.Tensor] = []
+    for epoch in range(runs[0].epochs):
+        active = torch.tensor([s == "completed" for s in status], device=device)
+        lrs = torch.tensor([r.lr_at(epoch, list(recipe.milestones), recipe.decay) for r in runs], device=device)
+        lrs = torch.where(active, lrs, torch.zeros_like(lrs))  # a diverged model is frozen
+        generators = [epoch_generator(r.seed, epoch, device) for r in runs]
+        streams = [data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, g) for g in generators]
+        losses = torch.empty(steps, models, device=device)
+        correct = torch.zeros(models, dtype=torch.int64, device=device)
+        model.train()
+        for step, batches in enumerate(zip(*streams, strict=True)):
+            labels = torch.stack([y for _, y in batches], 1)  # (B, G)
+            logits = model(model_inputs([x for x, _ in batches]))  # (B, G, classes)
+            per_model = F.cross_entropy(logits.permute(0, 2, 1), labels, reduction="none").mean(0)  # (G,)
+            optimizer.zero_grad()
+            per_model.sum().backward()
+            optimizer.step(lrs)
+            losses[step] = per_model.detach()
+            correct += (logits.argmax(2) == labels).sum(0)
+        host = losses.double().cpu()  # the epoch's one synchronization
+        history.append(host)
+        test_loss, test_acc = evaluate(model, data)
+        seen = data.train_x.shape[0]
+        sizes = torch.full((steps, 1), float(recipe.batch_size), dtype=torch.float64)
+        sizes[-1] = seen - recipe.batch_size * (steps - 1)
+        for g in range(models):
+            if status[g] != "completed":
+                continue
+            bad = [i for i, v in enumerate(host[:, g].tolist()) if not math.isfinite(v) or v > recipe.divergence_loss]
+            if bad:
+                status[g] = "diverged"
+                detail[g] = {"step": epoch * steps + bad[0], "epoch": epoch + 1, "loss": float(host[bad[0], g])}
+                continue
+            measured = {
+                "train_loss": float((host[:, g : g + 1] * sizes).sum()) / seen,
+                "train_acc": int(correct[g]) / seen,
+                "test_loss": test_loss[g],
+                "test_acc": test_acc[g],
+                "lr": float(lrs[g]),
+            }
+            rows[g] += [{"epoch": epoch + 1, "metric": k, "value": float(v)} for k, v in measured.items()]
+        log(f"epoch {epoch + 1}/{runs[0].epochs}: test acc " + " ".join(f"{a:.3f}" for a in test_acc))
+    for g in range(models):
+        final = next((r["value"] for r in reversed(rows[g]) if r["metric"] == "test_acc"), 0.0)
+        if status[g] == "completed" and final <= 1 / model.num_classes + recipe.chance_margin:
+            status[g], detail[g] = "chance", {"test_acc": final}
+    steps_seen = torch.cat(history).T.tolist()
+    return PackedOutcome(rows, status, detail, unpack_state(model.state_dict(), models), steps_seen)
