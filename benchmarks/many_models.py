@@ -2,7 +2,8 @@
 
     uv run --locked python benchmarks/many_models.py [--depth 110] [--models 4] [--images 1280] [--device auto]
 
-Both sides train N seeds of ResNet bn and none for one epoch of ``--images`` images at the paper's recipe:
+Both sides train N seeds of ResNet bn and none for one epoch of ``--images`` images at the paper's recipe
+(training steps only, no test-set evaluation):
 (a) one at a time: the engine's step (params.yaml's ``train.speed``) for each run in turn;
 (b) packed: :func:`pipeline.train.packed.train_packed` on one network with N channel groups (contiguous
     tensors, fp32, the packed SGD).
@@ -39,7 +40,7 @@ def packed_together(variant, p, args, recipe, data, device) -> None:
     model = models.build(p["variants"][variant], p["model"], args.depth, pack=args.models)
     states = [checkpoints.initial_model(variant, p, args.depth, r.seed, "cpu").state_dict() for r in runs]
     model.load_state_dict(packed.pack_state(states))
-    packed.train_packed(runs, recipe, model.to(device), data, log=lambda _line: None)
+    packed.train_packed(runs, recipe, model.to(device), data, log=lambda _line: None, test=False)
 
 
 def main() -> None:

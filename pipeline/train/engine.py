@@ -108,9 +108,10 @@ def evaluate(model: ResNet, data: DeviceData, speed: Speed, batch_size: int = 10
     device = data.test_x.device
     loss = torch.zeros((), device=device, dtype=torch.float64)
     correct = torch.zeros((), device=device, dtype=torch.int64)
-    with speed.numerics(device):
+    with speed.numerics():
         for images, labels in data.test_batches(batch_size):
-            logits = model(speed.inputs(images)).float()
+            with speed.autocast(device):
+                logits = model(speed.inputs(images)).float()
             loss += F.cross_entropy(logits, labels, reduction="sum").double()
             correct += (logits.argmax(1) == labels).sum()
     n = data.test_x.shape[0]
@@ -152,9 +153,10 @@ def train_epoch(
     correct = torch.zeros((), device=device, dtype=torch.int64)
     generator = epoch_generator(seed, epoch, device)
     batches = data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator)
-    with speed.numerics(device):
+    with speed.numerics():
         for step, (images, labels) in enumerate(batches):
-            logits = forward(speed.inputs(images))
+            with speed.autocast(device):
+                logits = forward(speed.inputs(images))
             loss = F.cross_entropy(logits.float(), labels)
             if not speed.sync_free:
                 value = float(loss.detach())

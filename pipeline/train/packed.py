@@ -133,10 +133,13 @@ class PackedOutcome:
     step_losses: list[list[float]]
 
 
-def train_packed(runs: list[Run], recipe: Recipe, model: ResNet, data: DeviceData, log=print) -> PackedOutcome:
+def train_packed(
+    runs: list[Run], recipe: Recipe, model: ResNet, data: DeviceData, log=print, test: bool = True
+) -> PackedOutcome:
     """Train ``runs`` (same variant, depth and epochs) packed in ``model`` (``model.pack == len(runs)``, at the
     runs' initial weights, see :func:`pack_state`). Each run's mini-batches, schedule and divergence are its own;
-    divergence is checked once per epoch (no host synchronization inside it)."""
+    divergence is checked once per epoch (no host synchronization inside it). ``test=False`` skips the test-set
+    evaluation after each epoch (benchmarks time the steps alone)."""
     models = len(runs)
     if model.pack != models or len({(r.variant, r.depth, r.epochs) for r in runs}) != 1:
         raise ValueError("packed runs must share variant, depth and epochs, one per packed model")
@@ -166,7 +169,7 @@ def train_packed(runs: list[Run], recipe: Recipe, model: ResNet, data: DeviceDat
             correct += (logits.argmax(2) == labels).sum(0)
         host = losses.double().cpu()  # the epoch's one synchronization
         history.append(host)
-        test_loss, test_acc = evaluate(model, data)
+        test_loss, test_acc = evaluate(model, data) if test else ([math.nan] * models, [math.nan] * models)
         seen = data.train_x.shape[0]
         sizes = torch.full((steps, 1), float(recipe.batch_size), dtype=torch.float64)
         sizes[-1] = seen - recipe.batch_size * (steps - 1)

@@ -65,14 +65,19 @@ class Speed:
         return {"foreach": self.optimizer == "foreach", "fused": self.optimizer == "fused" or None}
 
     @contextlib.contextmanager
-    def numerics(self, device: torch.device) -> Iterator[None]:
-        """TF32 switched on or off for this precision, and bf16 autocast where asked; restored afterwards."""
+    def numerics(self) -> Iterator[None]:
+        """TF32 switched on or off for this precision (forward and backward), restored afterwards."""
         flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
         tf32 = self.precision == "tf32"
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32
         try:
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                yield
+            yield
         finally:
             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
+
+    def autocast(self, device: torch.device) -> torch.autocast:
+        """bf16 autocast for one forward pass, where asked. Entered per mini-batch, never around several steps:
+        autocast caches the bf16 copies of the weights until it exits, so a longer region would keep computing
+        with the weights of its first step."""
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
