@@ -115,7 +115,7 @@ def test_nothing_to_do_after_a_run_and_a_figure_change_reruns_only_figures(smoke
     work, config = smoke_run
     assert _nothing_to_do(_snakemake(work, "-n", *config))
     changed = _snakemake(work, "-n", *config, "figures={fig3: {max_bn_decades: 0.5}}")
-    assert _jobs(changed) == {"claims_fig3", "figure_fig3", "claims", "all"}  # no probe, no checkpoint
+    assert _jobs(changed) == {"claims_fig3", "figure_fig3", "claims", "html_report", "all"}  # no probe
 
 
 def test_html_report_has_every_figure_and_table_and_renders_in_chromium(smoke_run, tmp_path):
