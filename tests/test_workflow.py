@@ -72,12 +72,21 @@ def _jobs(dry_run: subprocess.CompletedProcess) -> set[str]:
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    """One smoke-profile run of the default target in a copy of the checkout."""
-    work = _copy_checkout(tmp_path_factory.mktemp("checkout"))
-    cifar = write_fake_cifar(tmp_path_factory.mktemp("data"), images_per_batch=40)
-    config = ["--config", "profile=smoke", f"cifar10_root={cifar}"]
-    _snakemake(work, *config)
-    return work, config
+    """The whole smoke-profile DAG, built as a team would: `dvc repro` in a git copy of the checkout whose
+    params.yaml names the smoke profile and a synthetic CIFAR-10 (the same values are passed to Snakemake as
+    --config, so a dry run with them changes nothing). The DVC remote of .dvc/config lies beside ``work``."""
+    base = tmp_path_factory.mktemp("smoke")
+    work = _copy_checkout(base / "repo")
+    cifar = write_fake_cifar(base / "data", images_per_batch=40)
+    params = (work / "params.yaml").read_text()
+    params = params.replace("\nprofile: cpu ", "\nprofile: smoke ", 1).replace(
+        "\ncifar10_root: null ", f"\ncifar10_root: {cifar} ", 1
+    )
+    (work / "params.yaml").write_text(params)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t"]):
+        _run(["git", *args], work)
+    _run([str(BIN / "dvc"), "repro"], work)
+    return work, ["--config", "profile=smoke", f"cifar10_root={cifar}"]
 
 
 def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
@@ -168,18 +177,8 @@ def test_missing_local_copy_names_the_file(tmp_path):
     )
 
 
-def _dvc_repro_smoke(tmp_path: Path) -> Path:
-    """`dvc repro` of the smoke profile in a git copy of the checkout: every figure, clean afterwards."""
-    work = _copy_checkout(tmp_path / "repo")
-    cifar = write_fake_cifar(tmp_path / "data")
-    params = (work / "params.yaml").read_text()
-    params = params.replace("\nprofile: cpu ", "\nprofile: smoke ", 1).replace(
-        "\ncifar10_root: null ", f"\ncifar10_root: {cifar} ", 1
-    )
-    (work / "params.yaml").write_text(params)
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t"]):
-        _run(["git", *args], work)
-    _run([str(BIN / "dvc"), "repro"], work)
+def test_dvc_repro_is_clean_afterwards_and_every_figure_is_a_dvc_out_and_plot(smoke_run):
+    work, _ = smoke_run
     assert "up to date" in _run([str(BIN / "dvc"), "status"], work).stdout
     assert "didn't change" in _run([str(BIN / "dvc"), "repro"], work).stdout
     # DVC and Snakemake agree: after `dvc repro`, Snakemake has nothing left to make, and every file Snakemake
@@ -194,19 +193,19 @@ def _dvc_repro_smoke(tmp_path: Path) -> Path:
     pngs = {m for m in made if m.endswith(".png")}
     assert pngs and not shown.get("errors")
     assert all(shown["data"][png] and shown["data"][png][0]["type"] == "image" for png in pngs)
-    return work
 
 
-def test_dvc_repro_push_fresh_clone_pull_trusts_results_and_a_param_change_reruns_only_its_jobs(tmp_path):
-    """DVC builds everything, then the team round trip through the default remote (a directory beside the
-    checkout, see .dvc/config)."""
-    work = _dvc_repro_smoke(tmp_path)
+def test_dvc_push_fresh_clone_pull_trusts_results_and_a_param_change_reruns_only_its_jobs(smoke_run):
+    """The team round trip through the default remote (a directory beside the checkout, see .dvc/config).
+    Last in this file: it commits in ``work`` and changes the clone only."""
+    work, _ = smoke_run
+    base = work.parent
     _run(["git", "add", "dvc.lock"], work)
     _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results"], work)
     _run([str(BIN / "dvc"), "push"], work)
-    assert any((tmp_path / "ubn-dvc-storage").rglob("*")), "the default remote lies beside the checkout"
-    clone = tmp_path / "clone"
-    _run(["git", "clone", "-q", str(work), str(clone)], tmp_path)
+    assert any((base / "ubn-dvc-storage").rglob("*")), "the default remote lies beside the checkout"
+    clone = base / "clone"
+    _run(["git", "clone", "-q", str(work), str(clone)], base)
     assert not (clone / "figures/fig3.svg").exists()
     pulled = _run([sys.executable, "-m", "pipeline.pull"], clone)
     assert "marked up to date: prepared_data, init_checkpoints" in pulled.stdout
