@@ -131,8 +131,17 @@ def _train_to(state: str, slow: bool = False):
     return train(run, RECIPE, model, data, Path(state), log=lambda _line: None)
 
 
-def test_a_run_killed_mid_epoch_resumes_to_a_bitwise_identical_result(tmp_path):
+@pytest.fixture
+def one_thread():
+    """One thread for a bitwise comparison, restored afterwards: the count is process-wide, and later tests
+    compare arithmetic paths whose kernels depend on it."""
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_run_killed_mid_epoch_resumes_to_a_bitwise_identical_result(tmp_path, one_thread):
     reference = _train_to(str(tmp_path / "reference.pt"))
     state = tmp_path / "killed.pt"
     code = RESUMED.format(tests=str(Path(__file__).parent), state=str(state))

@@ -89,3 +89,11 @@ class DeviceData:
 
     def batches_per_epoch(self, batch_size: int) -> int:
         return -(-self.train_x.shape[0] // batch_size)
+
+    def batch_sizes(self, batch_size: int) -> torch.Tensor:
+        """The size of each mini-batch of an epoch (float64, on the CPU; the last one may be smaller), to weigh
+        per-step mean losses into the epoch's mean over images."""
+        steps = self.batches_per_epoch(batch_size)
+        sizes = torch.full((steps,), float(batch_size), dtype=torch.float64)
+        sizes[-1] = self.train_x.shape[0] - batch_size * (steps - 1)
+        return sizes

@@ -17,7 +17,6 @@ test set) is recorded as "chance". Neither raises: the job succeeds and the reco
 from __future__ import annotations
 
 import io
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,10 +117,18 @@ def evaluate(model: ResNet, data: DeviceData, speed: Speed, batch_size: int = 10
     return float(loss) / n, int(correct) / n
 
 
-def _first_divergence(losses: torch.Tensor, threshold: float) -> int | None:
-    """Index of the first loss that is not finite or above ``threshold`` (host tensor), None if there is none."""
+def first_divergence(losses: torch.Tensor, threshold: float) -> int | None:
+    """Index of the first mini-batch loss that is not finite or above ``threshold`` (§3.4's divergence; a 1-d host
+    tensor), None if there is none."""
     bad = ~torch.isfinite(losses) | (losses > threshold)
     return int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
+
+
+def at_chance(rows: list[dict], classes: int, margin: float) -> float | None:
+    """The final test accuracy of metric ``rows`` if it is at most 1/classes + ``margin`` (the run "stays at
+    chance"), else None."""
+    final = next((r["value"] for r in reversed(rows) if r["metric"] == "test_acc"), 0.0)
+    return final if final <= 1 / classes + margin else None
 
 
 def train_epoch(
@@ -159,22 +166,20 @@ def train_epoch(
                 logits = forward(speed.inputs(images))
             loss = F.cross_entropy(logits.float(), labels)
             if not speed.sync_free:
-                value = float(loss.detach())
-                if not math.isfinite(value) or value > recipe.divergence_loss:
-                    return {"diverged": step, "loss": value}
+                value = loss.detach().double().cpu()
+                if first_divergence(value.view(1), recipe.divergence_loss) is not None:
+                    return {"diverged": step, "loss": float(value)}
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             losses[step] = loss.detach()
             correct += (logits.argmax(1) == labels).sum()
     host = losses.double().cpu()  # the epoch's one synchronization
-    diverged = _first_divergence(host, recipe.divergence_loss)
+    diverged = first_divergence(host, recipe.divergence_loss)
     if diverged is not None:
         return {"diverged": diverged, "loss": float(host[diverged])}
     seen = data.train_x.shape[0]
-    sizes = torch.full_like(host, recipe.batch_size)
-    sizes[-1] = seen - recipe.batch_size * (len(host) - 1)
-    train_loss = float((host * sizes).sum()) / seen
+    train_loss = float((host * data.batch_sizes(recipe.batch_size)).sum()) / seen
     return {"train_loss": train_loss, "train_acc": int(correct) / seen, "step_losses": host.tolist()}
 
 
@@ -230,7 +235,7 @@ def train(
             f"acc {measured['train_acc']:.4f}, test loss {test_loss:.4f} acc {test_acc:.4f}, "
             f"{measured['seconds']:.1f} s"
         )
-    final_acc = next((r["value"] for r in reversed(rows) if r["metric"] == "test_acc"), 0.0)
-    if final_acc <= 1 / classes + recipe.chance_margin:
+    final_acc = at_chance(rows, classes, recipe.chance_margin)
+    if final_acc is not None:
         return Outcome(rows, "chance", {"test_acc": final_acc}, model.state_dict())
     return Outcome(rows, "completed", {}, model.state_dict())

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from pipeline.models import ResNet
 from pipeline.train.data import DeviceData, epoch_generator
-from pipeline.train.engine import Recipe
+from pipeline.train.engine import Recipe, at_chance, first_divergence
 from pipeline.train.runs import Run
 
 
@@ -170,19 +170,17 @@ def train_packed(
         host = losses.double().cpu()  # the epoch's one synchronization
         history.append(host)
         test_loss, test_acc = evaluate(model, data) if test else ([math.nan] * models, [math.nan] * models)
-        seen = data.train_x.shape[0]
-        sizes = torch.full((steps, 1), float(recipe.batch_size), dtype=torch.float64)
-        sizes[-1] = seen - recipe.batch_size * (steps - 1)
+        seen, sizes = data.train_x.shape[0], data.batch_sizes(recipe.batch_size)
         for g in range(models):
             if status[g] != "completed":
                 continue
-            bad = [i for i, v in enumerate(host[:, g].tolist()) if not math.isfinite(v) or v > recipe.divergence_loss]
-            if bad:
+            bad = first_divergence(host[:, g], recipe.divergence_loss)
+            if bad is not None:
                 status[g] = "diverged"
-                detail[g] = {"step": epoch * steps + bad[0], "epoch": epoch + 1, "loss": float(host[bad[0], g])}
+                detail[g] = {"step": epoch * steps + bad, "epoch": epoch + 1, "loss": float(host[bad, g])}
                 continue
             measured = {
-                "train_loss": float((host[:, g : g + 1] * sizes).sum()) / seen,
+                "train_loss": float((host[:, g] * sizes).sum()) / seen,
                 "train_acc": int(correct[g]) / seen,
                 "test_loss": test_loss[g],
                 "test_acc": test_acc[g],
@@ -191,8 +189,8 @@ def train_packed(
             rows[g] += [{"epoch": epoch + 1, "metric": k, "value": float(v)} for k, v in measured.items()]
         log(f"epoch {epoch + 1}/{runs[0].epochs}: test acc " + " ".join(f"{a:.3f}" for a in test_acc))
     for g in range(models):
-        final = next((r["value"] for r in reversed(rows[g]) if r["metric"] == "test_acc"), 0.0)
-        if status[g] == "completed" and final <= 1 / model.num_classes + recipe.chance_margin:
+        final = at_chance(rows[g], model.num_classes, recipe.chance_margin)
+        if status[g] == "completed" and final is not None:
             status[g], detail[g] = "chance", {"test_acc": final}
     steps_seen = torch.cat(history).T.tolist()
     return PackedOutcome(rows, status, detail, unpack_state(model.state_dict(), models), steps_seen)
