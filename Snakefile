@@ -18,6 +18,7 @@ include: "rules/updates.smk"
 include: "rules/probes.smk"
 include: "rules/figures.smk"
 include: "rules/rmt.smk"
+include: "rules/stability.smk"
 
 
 rule all:
@@ -35,6 +36,13 @@ rule without_training:
     input:
         [f for f in FIGURES if Path(f).stem not in TRAIN_TARGETS],
         [t for t in TABLES if Path(t).stem not in TRAIN_TARGETS],
+
+
+# Every training figure and table (Fig. 1, 15, 16, 17, Tables 2, 3) with its claims: at the cpu profile the
+# reduced training scale of params.yaml, at the paper profile the paper's.
+rule training:
+    input:
+        [f for f in FIGURES + TABLES if Path(f).stem in TRAIN_TARGETS],
 
 
 # Aggregate targets, one per DVC stage (dvc.yaml): each builds one artifact family of the active profile.
@@ -63,6 +71,7 @@ rule init_probes:
             )
         ],
         [probe_files("activations", kind) for kind in ("histograms", "mean_gradients")],
+        STABILITY["moments"],
 
 
 rule training_runs:
@@ -80,6 +89,11 @@ rule single_updates:
 rule rmt_tables:
     input:
         RMT.values(),
+
+
+rule stability_searches:
+    input:
+        STABILITY["searches"],
 
 
 rule figures:

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from pipeline import checkpoints, config
-from pipeline.train import update_job
+from pipeline.train import runs, update_job
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "results/data"
@@ -34,8 +34,7 @@ def job_for(p: dict, variant: str, folder: str) -> update_job.UpdateJob:
         str(path),
         str(DATA / "cifar10.npz"),
         str(DATA / "cifar10.json"),
-        p["train"],
-        p["contradictions"]["weight_decay"],
+        {**runs.run_recipe(p), **runs.Execution.from_params(p).train_settings()},
         "cpu",
     )
 

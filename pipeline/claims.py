@@ -1,7 +1,8 @@
 """The claims record: one row per check of a paper claim against the reproduction's own numbers.
 
 Every experiment turns its measurements into :class:`Check` rows (target, the paper's claim in short, the
-quantity measured, its value, the rule that decides, the verdict, the profile). They are written as Parquet
+quantity measured, its value, the rule that decides, the verdict, the profile, and for claims over repeated runs
+the spread of the value over the seeds). They are written as Parquet
 beside the figure's data and as a small Markdown table next to the figure, and the ``claims`` target gathers all
 of them into one table.
 """
@@ -25,6 +26,8 @@ SCHEMA = {
     "rule": pl.String,
     "agrees": pl.Boolean,
     "profile": pl.String,
+    "spread": pl.Float64,
+    "limit": pl.Float64,
 }
 
 
@@ -37,16 +40,37 @@ class Check:
     rule: str
     agrees: bool
     profile: str
+    spread: float | None = None  # standard deviation of the value over seeds (None: one run per point)
+    limit: float | None = None  # the rule's threshold, for rules that compare the value with a number
 
     @classmethod
-    def at_least(cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str) -> Check:
+    def at_least(
+        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
+    ) -> Check:
         """A check that agrees when ``value >= limit``; the rule text is made from the same limit."""
-        return cls(target, claim, quantity, value, f">= {limit:g}", value >= limit, profile)
+        return cls(target, claim, quantity, value, f">= {limit:g}", value >= limit, profile, spread, limit)
 
     @classmethod
-    def at_most(cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str) -> Check:
+    def at_most(
+        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
+    ) -> Check:
         """A check that agrees when ``value <= limit``; the rule text is made from the same limit."""
-        return cls(target, claim, quantity, value, f"<= {limit:g}", value <= limit, profile)
+        return cls(target, claim, quantity, value, f"<= {limit:g}", value <= limit, profile, spread, limit)
+
+    @classmethod
+    def above(
+        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
+    ) -> Check:
+        """A check that agrees when ``value > limit`` (an ordering: a margin above zero)."""
+        return cls(target, claim, quantity, value, f"> {limit:g}", value > limit, profile, spread, limit)
+
+
+def decided(value: float, limit: float | None, spread: float | None, sigmas: float = 2.0) -> bool | None:
+    """Whether the data, not the seed noise, decides a check: its value lies more than ``sigmas`` seed spreads from
+    the rule's threshold. None when that cannot be told (no numeric threshold, or no spread: one run per point)."""
+    if limit is None or spread is None:
+        return None
+    return abs(value - limit) > sigmas * spread
 
 
 def frame(checks: Iterable[Check]) -> pl.DataFrame:
@@ -54,15 +78,16 @@ def frame(checks: Iterable[Check]) -> pl.DataFrame:
 
 
 def markdown(table: pl.DataFrame) -> str:
-    """The claims as a Markdown table (values to 3 significant digits)."""
+    """The claims as a Markdown table (values to 3 significant digits, ± the spread over seeds where there is one)."""
     lines = ["| target | claim | quantity | value | rule | agrees | profile |", "|---|---|---|---|---|---|---|"]
     for row in table.iter_rows(named=True):
         verdict = "yes" if row["agrees"] else "**no**"
+        spread = row.get("spread")
         cells = [
             row["target"],
             row["claim"],
             row["quantity"],
-            f"{row['value']:.3g}",
+            f"{row['value']:.3g}" + ("" if spread is None else f" ± {spread:.2g} (seeds)"),
             row["rule"],
             verdict,
             row["profile"],

@@ -110,7 +110,26 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     for name in params["probes"]["variants"]:
         if name not in params["variants"]:
             return ("probes", "variants"), f"'{name}' is not a key of 'variants'"
-    return _training_problem(params)
+    return _training_problem(params) or _stability_problem(params)
+
+
+def _stability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    """The stability search's depths are ResNet depths, its grid increases, and its claims read searched depths."""
+    s = params["stability"]
+    for name in s["variants"]:
+        if name not in params["variants"]:
+            return ("stability", "variants"), f"'{name}' is not a key of 'variants'"
+    bad = [d for d in s["depths"] if (d - 2) % 6]
+    if bad:
+        return ("stability", "depths"), f"{bad[0]} is not a CIFAR ResNet depth (6n+2)"
+    for key in ("depths", "lrs"):
+        if list(s[key]) != sorted(set(s[key])):
+            return ("stability", key), f"{s[key]} must be strictly increasing"
+    rules = params["figures"]["stability"]
+    for key in ("from_depth", "to_depth"):
+        if rules[key] not in s["depths"]:
+            return ("figures", "stability", key), f"{rules[key]} is not one of stability.depths {s['depths']}"
+    return None
 
 
 def _training_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:

@@ -44,7 +44,10 @@ def combined_provenance(paths: Iterable[str | Path], varying: tuple[str, ...] = 
     shared = [{k: v for k, v in r["params"].items() if k not in varying} for r in records]
     if any(s != shared[0] for s in shared) or any(r.get("data") != records[0].get("data") for r in records):
         raise ValueError(f"{paths}: made with different parameters or data; rerun them")
-    collected = {f"{k}s": list(dict.fromkeys(r["params"][k] for r in records)) for k in varying}
+    collected = {
+        f"{k}s": list({json.dumps(r["params"][k], sort_keys=True): r["params"][k] for r in records}.values())
+        for k in varying
+    }
     return {**records[0], "params": {**shared[0], **collected}}
 
 

@@ -35,10 +35,14 @@ class Target:
     provenance: dict = field(default_factory=dict)
 
 
-def _order(name: str) -> tuple[int, int]:
-    """fig2 < fig10 < table1: figures first, each kind by number."""
-    kind, number = re.fullmatch(r"(fig|table)(\d+)", name).groups()
-    return (kind == "table", int(number))
+def _order(name: str) -> tuple[int, int, str]:
+    """fig2 < fig10 < table1 < stability: the paper's figures, then its tables, each by number, then the targets
+    beyond the paper by name."""
+    numbered = re.fullmatch(r"(fig|table)(\d+)", name)
+    if numbered is None:
+        return (2, 0, name)
+    kind, number = numbered.groups()
+    return (kind == "table", int(number), "")
 
 
 def collect(root: Path, profile: str) -> list[Target]:
@@ -48,9 +52,9 @@ def collect(root: Path, profile: str) -> list[Target]:
     def target(name: str) -> Target:
         return targets.setdefault(name, Target(name))
 
-    for svg in sorted((root / "figures").glob("fig*.svg")):
+    for svg in sorted((root / "figures").glob("*.svg")):
         target(svg.stem).image = svg
-    for table in sorted((root / "tables").glob("table*.parquet")):
+    for table in sorted((root / "tables").glob("*.parquet")):
         target(table.stem).table = table
     for claims_file in sorted((root / "results" / profile / "claims").glob("*.parquet")):
         checks = pl.read_parquet(claims_file)

@@ -88,6 +88,14 @@ CODE = {
         "pipeline/train/runs.py",
         "pipeline/parquet.py",
     ],
+    "stability": ["pipeline/train/stability.py", "pipeline/train/stability_job.py"],
+    "stability_analysis": [
+        "pipeline/analysis/stability.py",
+        "pipeline/analysis/moments.py",
+        "pipeline/train/stability.py",
+        "pipeline/train/runs.py",
+        "pipeline/parquet.py",
+    ],
     "claims": ["pipeline/claims.py"],
     "plots": ["pipeline/plots/render.py"],
 }
@@ -113,6 +121,7 @@ TABLES = [
     "tables/table2.md",
     "tables/table3.md",
     "tables/table4.md",
+    "tables/stability.md",
 ]
 RMT = {
     kind: f"results/{PROFILE}/rmt/{kind}.parquet"
@@ -141,6 +150,7 @@ FIGURES = [
         "fig23",
         "fig24",
         *RMT_FIGURES,
+        "stability",
     ]
 ]
 try:
@@ -156,18 +166,22 @@ INIT_CHECKPOINTS = list(
     dict.fromkeys(
         [f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED]
         + [f"results/init/{r.variant}-d{r.depth}-s{r.seed}.pt" for r in TRAIN_RUNS]
+        + [
+            f"results/init/{v}-d{d}-s{P['stability']['seed']}.pt"
+            for v in P["stability"]["variants"]
+            for d in P["stability"]["depths"]
+        ]
     )
 )
 # Training: the runs each target needs, and the GPUs a run holds (snakemake --resources gpu=N shares N GPUs).
 TRAIN_TARGETS = {
-    "fig1": "figures",
-    "fig15": "figures",
-    "fig16": "figures",
-    "fig17": "figures",
-    "table2": "tables",
-    "table3": "tables",
+    **{t: "figures" for t in train_runs.CURVE_TARGETS},
+    **{t: "tables" for t in train_runs.TABLE_TARGETS},
 }
-TRAIN_GPUS = 0 if P["train"]["device"] == "cpu" else 1
+TRAIN_GPUS = train_runs.gpus_per_job(P["train"]["device"])
+# How runs execute (device, speed): handed to the training job as an object Snakemake does not compare, so editing
+# it never reruns a finished run (pipeline.train.runs.Execution).
+TRAIN_EXECUTION = train_runs.Execution.from_params(P)
 # Single updates: the files of Fig. 5/6 (one diverging run) and Fig. 24 (one landscape per network).
 _U = P["updates"]
 _FIG5 = f"{_U['fig5']['variant']}-d{DEPTH}-lr{train_runs.decimal(_U['fig5']['lr'])}-s{_U['seed']}"
@@ -180,13 +194,28 @@ UPDATES = {
     ],
 }
 UPDATE_FIGURES = ["fig5", "fig6", "fig24"]
+# Beyond the paper: one stability search per (variant, depth), and the Fig. 3 probe of the unnormalized net at each
+# depth (its variance growth).
+_S = P["stability"]
+STABILITY = {
+    "searches": [
+        f"results/{PROFILE}/stability/{v}-d{d}-s{_S['seed']}.parquet"
+        for v in _S["variants"]
+        for d in _S["depths"]
+    ],
+    "moments": [
+        f"results/{PROFILE}/moments/{_S['variants'][1]}-d{d}-s{P['probes']['seed']}.parquet"
+        for d in _S["depths"]
+    ],
+}
 CLAIMS = [
     f"results/{PROFILE}/claims/fig3.parquet",
     f"results/{PROFILE}/claims/rmt.parquet",
     f"results/{PROFILE}/claims/gradients.parquet",
     f"results/{PROFILE}/claims/activations.parquet",
-    f"results/{PROFILE}/claims/training.parquet",
+    *[f"results/{PROFILE}/claims/{t}.parquet" for t in train_runs.TARGETS],
     f"results/{PROFILE}/claims/updates.parquet",
+    f"results/{PROFILE}/claims/stability.parquet",
 ]
 
 
@@ -199,8 +228,8 @@ wildcard_constraints:
     ),
     activation_figure="|".join(ACTIVATION_FIGURES),
     run=train_runs.WILDCARD,
-    train_figure="fig1|fig15|fig16|fig17",
-    train_table="table2|table3",
+    train_figure="|".join(train_runs.CURVE_TARGETS),
+    train_table="|".join(train_runs.TABLE_TARGETS),
     update_figure="|".join(UPDATE_FIGURES),
     lr=r"\d+(\.\d+)?",
     variant="|".join(P["variants"]),
@@ -277,20 +306,33 @@ def train_state(wildcards):
     return f"results/{wildcards.profile}/train-state/{wildcards.run}.pt"
 
 
-def experiment_params(wildcards):
-    """What pipeline.train.runs needs to rebuild the runs of every training target (not the whole params)."""
-    return {
-        key: P[key]
-        for key in ("training", "variants", "model", "train", "contradictions")
-    }
+def train_recipe(wildcards):
+    """What changes a run's numbers beyond its name: the recipe, the data it sees, the precision (and the plateau
+    test for a run under the doubling rule). Sweep lists, the epoch scaling and the execution are not in it.
+    """
+    return train_runs.run_recipe(P, train_runs.Run.parse(wildcards.run).doubling)
 
 
-def train_figure_metrics(wildcards):
-    """The runs a training figure draws (Fig. 16 draws Fig. 15's runs)."""
-    figure = wildcards.train_figure
-    return train_metrics("fig15" if figure == "fig16" else figure)
+def step_recipe():
+    """The tracked parameters of jobs that take the first steps of training on the full training set (stability
+    searches, single updates): the training recipe without the data keys, which only size training runs.
+    """
+    recipe = train_runs.run_recipe(P)
+    return {k: v for k, v in recipe.items() if k not in ("train_images", "test_images")}
 
 
-def training_rules(wildcards):
-    """The claim rules of the training figures only (so a change elsewhere in figures: reruns nothing here)."""
-    return {t: P["figures"][t] for t in TRAIN_TARGETS if t in P["figures"]}
+def target_metrics(wildcards):
+    """The metrics of exactly the runs one training target needs (Fig. 16: Fig. 15's)."""
+    return train_metrics(wildcards.get("train_figure") or wildcards.get("train_table"))
+
+
+def target_experiment(wildcards):
+    """The parameters that rebuild one training target's runs (pipeline.train.runs.experiment_params)."""
+    return train_runs.experiment_params(
+        wildcards.get("train_figure") or wildcards.get("train_table"), P
+    )
+
+
+def target_rules(wildcards):
+    """The claim rules of one training target (a change in another figure's rules reruns nothing here)."""
+    return P["figures"][wildcards.get("train_figure") or wildcards.get("train_table")]

@@ -165,22 +165,43 @@ rule figure_activations:
         "scripts/figure_activations.py"
 
 
-rule claims_training:
+# Each training figure and table reads exactly its own runs (pipeline.train.runs.experiment_runs), so asking for
+# one never trains another's.
+rule claims_training_figure:
     input:
-        metrics=[train_metrics(t) for t in TRAIN_TARGETS],
+        metrics=target_metrics,
         code=CODE["training_analysis"] + CODE["claims"],
     output:
-        claims=f"results/{PROFILE}/claims/training.parquet",
-        markdown=[f"{TRAIN_TARGETS[t]}/{t}.claims.md" for t in TRAIN_TARGETS],
-        tables=[f"tables/{t}.md" for t in ("table2", "table3")],
-        parquet=[f"tables/{t}.parquet" for t in ("table2", "table3")],
+        claims=f"results/{PROFILE}/claims/{{train_figure}}.parquet",
+        markdown="figures/{train_figure}.claims.md",
     log:
-        f"logs/{PROFILE}/claims_training.log",
+        f"logs/{PROFILE}/claims_{{train_figure}}.log",
     conda:
         "../envs/figures.yaml"
     params:
-        experiments=experiment_params,
-        rules=training_rules,
+        experiment=target_experiment,
+        rules=target_rules,
+        profile=PROFILE,
+    script:
+        "scripts/claims_training.py"
+
+
+rule claims_training_table:
+    input:
+        metrics=target_metrics,
+        code=CODE["training_analysis"] + CODE["claims"],
+    output:
+        claims=f"results/{PROFILE}/claims/{{train_table}}.parquet",
+        markdown="tables/{train_table}.claims.md",
+        table="tables/{train_table}.md",
+        parquet="tables/{train_table}.parquet",
+    log:
+        f"logs/{PROFILE}/claims_{{train_table}}.log",
+    conda:
+        "../envs/figures.yaml"
+    params:
+        experiment=target_experiment,
+        rules=target_rules,
         profile=PROFILE,
     script:
         "scripts/claims_training.py"
@@ -188,8 +209,8 @@ rule claims_training:
 
 rule figure_training:
     input:
-        metrics=train_figure_metrics,
-        claims=f"results/{PROFILE}/claims/training.parquet",
+        metrics=target_metrics,
+        claims=f"results/{PROFILE}/claims/{{train_figure}}.parquet",
         code=CODE["training_analysis"] + CODE["plots"] + ["pipeline/plots/training.py"],
     output:
         svg="figures/{train_figure}.svg",
@@ -199,7 +220,7 @@ rule figure_training:
     conda:
         "../envs/figures.yaml"
     params:
-        experiments=experiment_params,
+        experiment=target_experiment,
     script:
         "scripts/figure_training.py"
 

@@ -15,12 +15,14 @@ rule train_run:
         "logs/{profile}/train/{run}.log",
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    # One thread per run: on 2 cores two 1-thread runs at once train more runs per hour than one 2-thread run
+    # (benchmarks/train_throughput.py); on a GPU the thread only feeds it. --set-threads train_run=N overrides.
+    threads: 1
     resources:
         gpu=TRAIN_GPUS,
     params:
-        train=lookup(dpath="train", within=P),
-        weight_decay=lookup(dpath="contradictions/weight_decay", within=P),
+        recipe=train_recipe,
+        execution=TRAIN_EXECUTION,
         state=train_state,
         profile=PROFILE,
     script:

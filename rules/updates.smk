@@ -19,8 +19,8 @@ rule diverging_update:
         gpu=TRAIN_GPUS,
     params:
         settings=lookup(dpath="updates/fig5", within=P),
-        train=lookup(dpath="train", within=P),
-        weight_decay=lookup(dpath="contradictions/weight_decay", within=P),
+        recipe=step_recipe(),
+        execution=TRAIN_EXECUTION,
         stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
         profile=PROFILE,
     script:
@@ -44,8 +44,8 @@ rule batch_landscape:
         gpu=TRAIN_GPUS,
     params:
         settings=lookup(dpath="updates/fig24", within=P),
-        train=lookup(dpath="train", within=P),
-        weight_decay=lookup(dpath="contradictions/weight_decay", within=P),
+        recipe=step_recipe(),
+        execution=TRAIN_EXECUTION,
         profile=PROFILE,
     script:
         "scripts/batch_landscape.py"

@@ -12,9 +12,11 @@ import torch
 from pipeline import cifar10, config, models
 from pipeline.batches import Cifar10
 from pipeline.norms import NormSpec
+from pipeline.train.engine import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES_PER_BATCH = 40
+RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)  # the paper's recipe at batch 16
 
 
 def write_fake_cifar(root: Path, images_per_batch: int = IMAGES_PER_BATCH, seed: int = 0) -> Path:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import fake_data, tiny_model
+from conftest import RECIPE, fake_data, tiny_model
 
 from pipeline import models
 from pipeline.norms import NormSpec
 from pipeline.train import packed
 from pipeline.train.data import DeviceData
-from pipeline.train.engine import Recipe, train
+from pipeline.train.engine import train
 from pipeline.train.runs import Run
 
-RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)
 # Stated tolerance: grouped convolutions and the packed SGD update sum in another order than the single-model
 # kernels; losses stay within 1e-4 relative over 3 epochs of a small net, weights within 1e-4 absolute.
 RTOL, ATOL = 1e-4, 1e-4

@@ -7,13 +7,12 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import fake_data, tiny_model
+from conftest import RECIPE, fake_data, tiny_model
 
 from pipeline.train.data import DeviceData
-from pipeline.train.engine import Recipe, make_optimizer, train_epoch
+from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
 
-RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)
 FAST = Speed(channels_last=True, optimizer="foreach", sync_free=True)
 # Stated tolerance: NHWC convolutions and multi-tensor SGD sum in another order, so losses may differ in the
 # last bits; over 2 epochs of a small net they stay within 1e-5 relative.

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import fake_data, tiny_model
+from conftest import RECIPE, fake_data, tiny_model
 
 from pipeline import checkpoints, config, models
 from pipeline.train import runs
@@ -24,7 +24,6 @@ from pipeline.train.engine import Recipe, train
 from pipeline.train.job import metrics_frame, run_job, train_doubling
 
 REPO = Path(__file__).resolve().parent.parent
-RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)
 
 
 def test_run_names_round_trip_and_carry_every_identity_field():
@@ -65,10 +64,38 @@ def test_every_training_target_expands_to_runs_from_the_params():
     assert len(fig1) == 4 * 5
     table3 = runs.experiment_runs("table3", paper)
     assert {r.depth for r in table3} == {32, 56, 110}
-    assert {r.lr for r in table3 if r.depth == 110 and r.variant == "bn"} == {3.0, 10.0}
+    name, stability, paper_lr = runs.grid_rows("table3", paper)[-1]
+    assert name == "bn stability" and {r.lr for r in stability} == {3.0, 10.0} and paper_lr is None
     assert all(r.warm_epochs == 1 and r.warm_lr == 0.0001 for r in table3 if r.variant == "warm_start")
     with pytest.raises(ValueError, match="not a training target"):
         runs.experiment_runs("fig99", paper)
+    assert runs.experiment_runs("fig16", paper) == runs.experiment_runs("fig15", paper)  # Fig. 16 draws Fig. 15's
+    assert {r.variant for r in runs.experiment_runs("fig15", paper)} == {"bn_top", "bn", "none"}  # + references
+
+
+def test_a_reduced_profile_scales_depth_and_caps_epochs():
+    cpu = config.load(REPO / "params.yaml", {"profile": "cpu"})
+    train = cpu["train"]
+    fig1 = runs.experiment_runs("fig1", cpu)
+    assert {r.depth for r in fig1} == {train["depth"]} and len(fig1) == 4 * len(train["seeds"])
+    assert max(r.epochs for r in fig1) == train["max_epochs"]  # the 2400-epoch schedule, capped
+    bn = next(r for r in fig1 if r.lr == 0.1)
+    assert bn.epochs == runs.scaled_epochs(165, train["epoch_scale"]) < train["max_epochs"]
+    assert runs.scaled_epochs(165, 0.0) == 1 and runs.scaled_epochs(2400, 0.05, 30) == 30
+    rows = runs.grid_rows("table3", cpu)  # rows that name a depth keep it; the others train at train.depth
+    assert {run.depth for _, row, _ in rows for run in row} == {32, 56, train["depth"]}
+
+
+def test_a_run_receives_only_what_changes_its_numbers(params):
+    recipe = runs.run_recipe(params)
+    assert set(recipe) == {*runs.RECIPE_KEYS, "weight_decay"}
+    assert not {"lr_grid", "seeds", "speed", "device", "epoch_scale", "max_epochs", "plateau"} & set(recipe)
+    assert "plateau" in runs.run_recipe(params, doubling=True)
+    execution = runs.Execution.from_params(params)
+    assert execution.train_settings() == {"device": params["train"]["device"], "speed": params["train"]["speed"]}
+    # Snakemake compares only builtin-typed params between runs, so the execution object (not a dict) never
+    # reruns a run; test_workflow.py holds that on a real build (a speed or device edit: nothing to do).
+    assert not isinstance(execution, dict | list | tuple | str)
 
 
 def test_augmentation_crops_the_padded_image_and_flips():
@@ -174,9 +201,13 @@ def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(t
     checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), initial)
     outputs = {"metrics": str(tmp_path / "m.parquet"), "weights": str(tmp_path / "w.pt")}
     state = tmp_path / "state.pt"
-    train_params = {**params["train"], "train_images": 64, "test_images": 32}
-    recipe = Recipe.from_params(params["train"], params["contradictions"]["weight_decay"])
-    outcome = run_job(run, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+    settings = {
+        **runs.run_recipe(params, doubling=True),
+        **runs.Execution.from_params(params).train_settings(),
+        "train_images": 64,
+        "test_images": 32,
+    }
+    outcome = run_job(run, settings, "smoke", str(initial), str(npz), str(provenance), outputs, state)
     frame = pl.read_parquet(outputs["metrics"])
     assert set(frame["metric"]) == {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}
     assert frame["epoch"].max() == 2 and set(frame["run"]) == {run.name} and set(frame["status"]) == {outcome.status}
@@ -184,13 +215,13 @@ def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(t
     assert saved["run"] == run.name and isinstance(model, models.ResNet)
     assert not state.exists()
     doubling = runs.Run("bn", 8, 0.1, 1, 0, doubling=True)
-    run_job(doubling, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+    run_job(doubling, settings, "smoke", str(initial), str(npz), str(provenance), outputs, state)
     frame = pl.read_parquet(outputs["metrics"])
     assert set(frame["run"]) == {doubling.name} and frame["trained_epochs"][0] == frame["epoch"].max()
     assert not state.with_suffix("").exists()  # the attempts' folder goes once the outputs are written
     wrong = runs.Run("none", 8, 0.1, 2, 0)
     with pytest.raises(ValueError, match="initial checkpoint of another run"):
-        run_job(wrong, recipe, train_params, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+        run_job(wrong, settings, "smoke", str(initial), str(npz), str(provenance), outputs, state)
 
 
 def test_the_doubling_rule_doubles_until_learning_plateaus(tmp_path):

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from pipeline import parquet
+from pipeline.train import runs
 from tests import browser
 from tests.conftest import REPO, write_fake_cifar
 
@@ -58,16 +59,22 @@ def _nothing_to_do(dry_run: subprocess.CompletedProcess) -> bool:
 
 def _jobs(dry_run: subprocess.CompletedProcess) -> set[str]:
     """Rule names in the job table of a ``snakemake -n`` run."""
+    return set(_job_counts(dry_run))
+
+
+def _job_counts(dry_run: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule name -> number of jobs, from the job table of a ``snakemake -n`` run."""
     lines = (dry_run.stdout + dry_run.stderr).splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("job ")), None)
     if start is None:
-        return set()
-    names = []
+        return {}
+    counts = {}
     for line in lines[start + 2 :]:
         if not line.strip() or line.startswith("total"):
             break
-        names.append(line.split()[0])
-    return set(names)
+        name, count = line.split()
+        counts[name] = int(count)
+    return counts
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +145,25 @@ def test_html_report_has_every_figure_and_table_and_renders_in_chromium(smoke_ru
     assert shot.stat().st_size > 100_000
 
 
+@pytest.mark.parametrize(
+    ("edit", "new_runs"),
+    [
+        ("train={lr_grid: [0.1, 0.01]}", 0),  # the default grid: the tables name their own
+        ("train={speed: {optimizer: loop, channels_last: false}}", 0),  # how steps run, not what they compute
+        ("train={device: cpu}", 0),
+        ("training={table2: {grid: [0.1, 0.0001, 0.001]}}", 4),  # a rate added: its 4 runs, nothing retrained
+        ("training={fig17: {left: [{variant: bn}, {variant: mu_s}, {variant: g_mu_s}]}}", 1),  # a curve added
+    ],
+)
+def test_sweep_and_execution_edits_retrain_no_finished_run(smoke_run, edit, new_runs):
+    work, config = smoke_run
+    dry_run = _snakemake(work, "-n", *config, edit)
+    counts = _job_counts(dry_run)
+    assert counts.get("train_run", 0) == new_runs, counts
+    if new_runs == 0:
+        assert _nothing_to_do(dry_run), counts
+
+
 def test_lint_is_clean(smoke_run):
     work, config = smoke_run
     done = _snakemake(work, "--lint", *config)
@@ -156,6 +182,27 @@ def test_bad_parameters_stop_the_workflow_with_one_line(smoke_run, override, exp
     work, _ = smoke_run
     done = _snakemake(work, "-n", "--config", override, check=False)
     assert done.returncode != 0 and done.stderr.strip().splitlines()[-1].startswith(expected)
+
+
+@pytest.fixture(scope="module")
+def cpu_checkout(tmp_path_factory):
+    """A copy of the checkout at the cpu profile with a synthetic CIFAR-10 (for dry runs only)."""
+    base = tmp_path_factory.mktemp("cpu")
+    work = _copy_checkout(base / "repo")
+    return work, ["--config", f"cifar10_root={write_fake_cifar(base / 'data')}"]
+
+
+@pytest.mark.parametrize("target", ["fig1", "fig15", "fig16", "fig17", "table2", "table3", "stability"])
+def test_each_training_target_trains_exactly_its_own_runs(cpu_checkout, params, target):
+    work, config = cpu_checkout
+    path = f"tables/{target}.md" if target.startswith("table") else f"figures/{target}.svg"
+    counts = _job_counts(_snakemake(work, "-n", path, *config))
+    if target == "stability":
+        searches = len(params["stability"]["variants"]) * len(params["stability"]["depths"])
+        assert counts.get("train_run", 0) == 0 and counts["stability_search"] == searches
+    else:
+        assert counts["train_run"] == len(runs.experiment_runs(target, params)), counts
+        assert "stability_search" not in counts
 
 
 def test_bad_value_in_params_yaml_is_named(tmp_path):

@@ -25,12 +25,14 @@ def provenance_line(provenance: dict) -> str:
 
 
 def claims_lines(claims: pl.DataFrame) -> list[str]:
-    """One subtitle line per claim check: 'claim check: <quantity> = 5.46 (rule >= 2: agrees)'."""
-    return [
-        f"claim check: {row['quantity']} = {row['value']:.3g} (rule {row['rule']}: "
-        f"{'agrees' if row['agrees'] else 'DISAGREES'})"
-        for row in claims.iter_rows(named=True)
-    ]
+    """One subtitle line per claim check: 'claim check: <quantity> = 5.46 (rule >= 2: agrees)', with '± s over
+    seeds' after the value when the check has a spread."""
+    lines = []
+    for row in claims.iter_rows(named=True):
+        spread = "" if row.get("spread") is None else f" ± {row['spread']:.2g} over seeds"
+        verdict = "agrees" if row["agrees"] else "DISAGREES"
+        lines.append(f"claim check: {row['quantity']} = {row['value']:.3g}{spread} (rule {row['rule']}: {verdict})")
+    return lines
 
 
 def init_subtitle(

@@ -26,8 +26,26 @@ def panel(stats: pl.DataFrame, metric: str, title: str = "") -> alt.LayerChart:
     return (band + line).properties(width=380, height=280)
 
 
-def subtitle(record: dict, claims: pl.DataFrame, summary: pl.DataFrame, *lines: str) -> list[str]:
-    """The setting (device, data, seeds, recipe), the figure's own lines, runs that diverged, provenance, claims."""
+def scale_line(experiment: dict, profile: str) -> str:
+    """Says whether the runs are at the paper's training scale, and how a reduced profile departs from it (the
+    ``train`` keys of :func:`pipeline.train.runs.experiment_params`)."""
+    t = experiment["train"]
+    reduced = []
+    if t["depth"] is not None and t["depth"] != 110:
+        reduced.append(f"ResNet-{t['depth']} where the paper trains ResNet-110")
+    if t["train_images"] is not None:
+        test = "all" if t["test_images"] is None else f"the first {t['test_images']:,}"
+        reduced.append(f"the first {t['train_images']:,} training images (test accuracy on {test} test images)")
+    if t["epoch_scale"] != 1 or t["max_epochs"] is not None:
+        cap = "" if t["max_epochs"] is None else f", at most {t['max_epochs']}"
+        reduced.append(f"epochs = the paper's x {t['epoch_scale']:g} (at least 1{cap})")
+    if not reduced:
+        return "The paper's training scale."
+    return f"REDUCED TRAINING ({profile} profile): " + "; ".join(reduced) + ". Claims are orderings and gaps."
+
+
+def subtitle(record: dict, claims: pl.DataFrame, summary: pl.DataFrame, scale: str = "") -> list[str]:
+    """The scale, the setting (device, data, seeds, recipe), runs that diverged, provenance, claims."""
     p = record["params"]
     images = "all" if p.get("train_images") is None else p["train_images"]
     setting = (
@@ -35,7 +53,8 @@ def subtitle(record: dict, claims: pl.DataFrame, summary: pl.DataFrame, *lines: 
         f"{', '.join(f'{m:.0%}' for m in p['milestones'])} of the epochs; {images} training images; "
         f"{len(p['runs'])} runs on {', '.join(p['devices'])}; seeds {', '.join(map(str, sorted(p['seeds'])))}."
     )
-    return [setting, *lines, *_not_completed(summary), provenance_line(record), *claims_lines(claims)]
+    scale = [scale] if scale else []
+    return [*scale, setting, *_not_completed(summary), provenance_line(record), *claims_lines(claims)]
 
 
 def _not_completed(summary: pl.DataFrame, named: int = 4) -> list[str]:
@@ -49,12 +68,18 @@ def _not_completed(summary: pl.DataFrame, named: int = 4) -> list[str]:
 
 
 def curves(
-    panels: list[tuple[pl.DataFrame, str, str]], title: str, record: dict, claims: pl.DataFrame, summary: pl.DataFrame
+    panels: list[tuple[pl.DataFrame, str, str]],
+    title: str,
+    record: dict,
+    claims: pl.DataFrame,
+    summary: pl.DataFrame,
+    scale: str = "",
 ) -> alt.HConcatChart:
-    """Side-by-side panels, each (stats, metric, panel title), under one title and subtitle."""
+    """Side-by-side panels, each (stats, metric, panel title), under one title and subtitle (``scale``: the
+    line that says at which training scale the runs are)."""
     charts = [panel(stats, metric, name) for stats, metric, name in panels]
     return (
         alt.hconcat(*charts)
         .resolve_scale(color="independent")
-        .properties(title=alt.Title(title, anchor="start", subtitle=subtitle(record, claims, summary)))
+        .properties(title=alt.Title(title, anchor="start", subtitle=subtitle(record, claims, summary, scale)))
     )

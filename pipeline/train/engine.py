@@ -17,6 +17,7 @@ test set) is recorded as "chance". Neither raises: the job succeeds and the reco
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,10 +142,12 @@ def train_epoch(
     lr: float,
     speed: Speed | None = None,
     forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    max_steps: int | None = None,
 ) -> dict:
     """One epoch of SGD steps at rate ``lr``: {'train_loss', 'train_acc'} (means over the epoch's images) and
     'step_losses' (every mini-batch's loss), or
     {'diverged': step within the epoch, 'loss': that mini-batch's loss} for the first loss above the threshold.
+    ``max_steps`` stops after that many mini-batches (the same ones the full epoch starts with).
 
     ``speed`` (default: the reference path) says how the steps run; ``forward`` is what
     :meth:`Speed.prepare` returned for ``model`` (the model itself if None). On the reference path each loss is
@@ -156,10 +159,12 @@ def train_epoch(
         group["lr"] = lr
     model.train()
     device = data.train_x.device
-    losses = torch.empty(data.batches_per_epoch(recipe.batch_size), device=device)
+    steps = data.batches_per_epoch(recipe.batch_size)
+    steps = steps if max_steps is None else min(steps, max_steps)
+    losses = torch.empty(steps, device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
     generator = epoch_generator(seed, epoch, device)
-    batches = data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator)
+    batches = itertools.islice(data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator), steps)
     with speed.numerics():
         for step, (images, labels) in enumerate(batches):
             with speed.autocast(device):
@@ -178,8 +183,9 @@ def train_epoch(
     diverged = first_divergence(host, recipe.divergence_loss)
     if diverged is not None:
         return {"diverged": diverged, "loss": float(host[diverged])}
-    seen = data.train_x.shape[0]
-    train_loss = float((host * data.batch_sizes(recipe.batch_size)).sum()) / seen
+    sizes = data.batch_sizes(recipe.batch_size)[:steps]
+    seen = int(sizes.sum())
+    train_loss = float((host * sizes).sum()) / seen
     return {"train_loss": train_loss, "train_acc": int(correct) / seen, "step_losses": host.tolist()}
 
 

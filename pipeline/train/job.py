@@ -92,8 +92,7 @@ def train_doubling(
 
 def run_job(
     run: Run,
-    recipe: Recipe,
-    train_params: dict,
+    settings: dict,
     profile: str,
     initial: str,
     data_npz: str,
@@ -101,16 +100,20 @@ def run_job(
     outputs: dict[str, str],
     state_path: str | Path,
 ) -> Outcome:
-    """Train ``run`` from the checkpoint ``initial`` and write ``outputs['metrics']`` and ``outputs['weights']``."""
+    """Train ``run`` from the checkpoint ``initial`` and write ``outputs['metrics']`` and ``outputs['weights']``.
+
+    ``settings`` holds the run's recipe (:func:`runs.run_recipe`: the train keys that change its numbers and the
+    weight decay) and how it executes (``device``, ``speed``: :meth:`runs.Execution.train_settings`)."""
     state_path = Path(state_path)
-    device = pick_device(train_params["device"])
+    recipe = Recipe.from_params(settings, settings["weight_decay"])
+    device = pick_device(settings["device"])
     model, state = checkpoints.load_model(initial, device)
     if (state["variant_name"], state["depth"], state["seed"]) != (run.variant, run.depth, run.seed):
         raise ValueError(f"{initial}: initial checkpoint of another run than {run.name}")
     data = DeviceData.from_cifar(
-        batches.load_prepared(data_npz), device, train_params["train_images"], train_params["test_images"]
+        batches.load_prepared(data_npz), device, settings["train_images"], settings["test_images"]
     )
-    speed = Speed.from_params(train_params)
+    speed = Speed.from_params(settings)
     print(f"{run.name} on {device}: {data.train_x.shape[0]} training images, {run.epochs} epochs, {speed}")
 
     def log(line: str) -> None:
@@ -119,7 +122,7 @@ def run_job(
     if run.doubling:
         state_dir = state_path.with_suffix("")
         state_dir.mkdir(parents=True, exist_ok=True)
-        outcome, trained = train_doubling(run, recipe, model, data, state_dir, train_params["plateau"], log, speed)
+        outcome, trained = train_doubling(run, recipe, model, data, state_dir, settings["plateau"], log, speed)
     else:
         outcome, trained = train(run, recipe, model, data, state_path, log, speed), run.epochs
     record = provenance.record(
@@ -127,8 +130,8 @@ def run_job(
         {
             **dataclasses.asdict(recipe),
             "speed": dataclasses.asdict(speed),
-            "train_images": train_params["train_images"],
-            "test_images": train_params["test_images"],
+            "train_images": settings["train_images"],
+            "test_images": settings["test_images"],
             "device": str(device),
             "run": run.name,
             "seed": run.seed,

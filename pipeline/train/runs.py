@@ -8,7 +8,9 @@ the Snakefile imports this module to expand the sweeps.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,27 +80,35 @@ def plateaued(test_accuracy: list[float], window: float, min_gain: float) -> boo
     return test_accuracy[-1] - test_accuracy[-1 - back] < min_gain
 
 
-def scaled_epochs(epochs: int, scale: float) -> int:
-    """The epochs a profile trains for the paper's ``epochs`` (at least one)."""
-    return max(1, round(epochs * scale))
+def scaled_epochs(epochs: int, scale: float, cap: int | None = None) -> int:
+    """The epochs a profile trains for the paper's ``epochs``: at least one, ``epochs x scale`` rounded, and at
+    most ``cap`` (a reduced profile's bound on the longest schedules; None = no bound)."""
+    scaled = max(1, round(epochs * scale))
+    return scaled if cap is None else min(cap, scaled)
+
+
+def training_depth(params: dict) -> int:
+    """The depth of the training runs that do not name their own: train.depth, else model.depth."""
+    return params["train"]["depth"] or params["model"]["depth"]
 
 
 def make_run(spec: dict, params: dict, seed: int, lr: float | None = None) -> Run:
     """The run of one curve or grid point: ``spec`` names a variant and may set lr, epochs and depth (else the
-    variant's values and model.depth); the profile's train.epoch_scale scales the epochs. Under
-    ``contradictions.epoch_rule: doubling`` every run starts at train.initial_epochs and doubles until it
-    plateaus (the reported counts are then not used)."""
+    variant's values and the training depth); the profile's train.epoch_scale and train.max_epochs scale the
+    epochs. Under ``contradictions.epoch_rule: doubling`` every run starts at train.initial_epochs and doubles
+    until it plateaus (the reported counts are then not used)."""
     doubling = params["contradictions"]["epoch_rule"] == "doubling"
     variant = params["variants"][spec["variant"]]
     epochs = params["train"]["initial_epochs"] if doubling else spec.get("epochs") or variant["epochs"]
     if epochs is None:
         raise ValueError(f"params.yaml: variant '{spec['variant']}' has no epochs; give them in the experiment")
     warm = variant.get("warm_start") or {}
+    train = params["train"]
     return Run(
         spec["variant"],
-        spec.get("depth") or params["model"]["depth"],
+        spec.get("depth") or training_depth(params),
         float(lr if lr is not None else spec.get("lr") or variant["lr"]),
-        scaled_epochs(epochs, params["train"]["epoch_scale"]),
+        scaled_epochs(epochs, train["epoch_scale"], train["max_epochs"]),
         seed,
         warm.get("epochs", 0),
         float(warm.get("lr", 0.0)),
@@ -116,25 +126,129 @@ def grid_runs(spec: dict, grid: list[float], params: dict, seeds: list[int]) -> 
     return [make_run(spec, params, seed, lr) for lr in grid for seed in seeds]
 
 
+CURVE_TARGETS = ("fig1", "fig15", "fig16", "fig17")
+TABLE_TARGETS = ("table2", "table3")
+TARGETS = CURVE_TARGETS + TABLE_TARGETS
+
+
+def curve_panels(target: str, params: dict) -> list[tuple[str, list[list[Run]]]]:
+    """The panels of a curve figure, each (panel name, its curves' runs over the seeds). Fig. 16 draws Fig. 15's
+    runs; both put bn_top beside its reference curves (``training.fig15.reference``: full BN and none)."""
+    e = params["training"]
+    if target == "fig1":
+        return [("", curve_runs(e["fig1"]["curves"], params))]
+    if target in ("fig15", "fig16"):
+        return [("", curve_runs(e["fig15"]["curves"] + e["fig15"]["reference"], params))]
+    if target == "fig17":
+        return [(side, curve_runs(e["fig17"][side], params)) for side in ("left", "right")]
+    raise ValueError(f"'{target}' is not a training figure (one of {', '.join(CURVE_TARGETS)})")
+
+
+def grid_rows(target: str, params: dict) -> list[tuple[str, list[Run], float | None]]:
+    """The rows of a grid table, each (row name, its runs over the grid and seeds, the paper's rate or None).
+    Table 2: each variant over its grid, the paper's rate being the variant's. Table 3: each architecture over
+    its grid (paper_lr from the row), then the stability row (bn at 3.0 and 10.0, no paper rate to match)."""
+    if target not in TABLE_TARGETS:
+        raise ValueError(f"'{target}' is not a training table (one of {', '.join(TABLE_TARGETS)})")
+    t = params["training"][target]
+    if target == "table2":
+        return [
+            (v, grid_runs({"variant": v}, t["grid"], params, t["seeds"]), params["variants"][v]["lr"])
+            for v in t["variants"]
+        ]
+    rows = [
+        (r.get("label", r["variant"]), grid_runs(r, t["grid"], params, t["seeds"]), r.get("paper_lr"))
+        for r in t["rows"]
+    ]
+    s = t["stability"]
+    stability = grid_runs({"variant": s["variant"]}, s["lrs"], params, t["seeds"])
+    return [*rows, (f"{s['variant']} stability", stability, None)]
+
+
 def experiment_runs(target: str, params: dict) -> list[Run]:
     """Every run a training target needs (fig1, fig15, fig16, fig17, table2, table3), without duplicates."""
-    e = params["training"]
-    if target in ("fig1", "fig15", "fig16"):
-        key = "fig15" if target == "fig16" else target
-        runs = [r for curve in curve_runs(e[key]["curves"], params) for r in curve]
-    elif target == "fig17":
-        runs = [r for side in ("left", "right") for curve in curve_runs(e["fig17"][side], params) for r in curve]
-    elif target == "table2":
-        t = e["table2"]
-        runs = [r for v in t["variants"] for r in grid_runs({"variant": v}, t["grid"], params, t["seeds"])]
-    elif target == "table3":
-        t = e["table3"]
-        runs = [r for row in t["rows"] for r in grid_runs(row, t["grid"], params, t["seeds"])]
-        stability = t["stability"]
-        runs += grid_runs({"variant": stability["variant"]}, stability["lrs"], params, t["seeds"])
+    if target in CURVE_TARGETS:
+        runs = [r for _, curves in curve_panels(target, params) for curve in curves for r in curve]
+    elif target in TABLE_TARGETS:
+        runs = [r for _, row, _ in grid_rows(target, params) for r in row]
     else:
         raise ValueError(f"'{target}' is not a training target")
     return list(dict.fromkeys(runs))
 
 
-TARGETS = ("fig1", "fig15", "fig16", "fig17", "table2", "table3")
+def experiment_params(target: str, params: dict) -> dict:
+    """The part of ``params`` that rebuilds ``target``'s runs with the functions above: its own ``training:``
+    entry (Fig. 16 reads Fig. 15's), the variants, and the keys that name, scale and feed its runs. A job that
+    receives only this reruns when one of its runs changes, not when another target's sweep does."""
+    entry = "fig15" if target == "fig16" else target
+    train = params["train"]
+    return {
+        "training": {entry: params["training"][entry]},
+        "variants": params["variants"],
+        "model": {"depth": params["model"]["depth"]},
+        "train": {
+            key: train[key]
+            for key in ("depth", "epoch_scale", "max_epochs", "seeds", "initial_epochs", "train_images", "test_images")
+        },
+        "contradictions": {"epoch_rule": params["contradictions"]["epoch_rule"]},
+    }
+
+
+# What changes a run's numbers besides its name (variant, depth, rate, epochs, seed, warm start): the keys of the
+# train section a training job receives as tracked parameters. Sweep lists (lr_grid, seeds), the epoch scaling
+# (already in the name) and how steps execute (device, speed) are not among them, so editing those reruns nothing.
+RECIPE_KEYS = (
+    "momentum",
+    "batch_size",
+    "lr_milestones",
+    "lr_decay",
+    "divergence_loss",
+    "chance_margin",
+    "augment",
+    "precision",
+    "train_images",
+    "test_images",
+)
+
+
+def run_recipe(params: dict, doubling: bool = False) -> dict:
+    """The tracked parameters of a training run: :data:`RECIPE_KEYS`, the weight decay, and the plateau test
+    only for a run under the doubling rule (the only runs it changes)."""
+    train = params["train"]
+    recipe = {key: train[key] for key in RECIPE_KEYS}
+    recipe["weight_decay"] = params["contradictions"]["weight_decay"]
+    if doubling:
+        recipe["plateau"] = train["plateau"]
+    return recipe
+
+
+def gpus_per_job(device: str) -> int:
+    """The GPUs a training-like job holds (Snakemake resource ``gpu``): 1 on ``cuda``, 0 on ``cpu``, and for
+    ``auto`` 1 only when this machine shows an NVIDIA or AMD GPU device. A job on the CPU holds no GPU, so
+    ``--resources gpu=N`` never serializes CPU runs; their share of the machine is their ``threads``. (A cluster
+    profile that submits from a node without GPUs sets the resource per rule: profiles/slurm.)"""
+    if device != "auto":
+        return int(device == "cuda")
+    devices = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd")
+    return int(any(os.path.exists(d) for d in devices) or shutil.which("nvidia-smi") is not None)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a run executes: the device and the speed settings (``train.device``, ``train.speed``). They change
+    how fast a run goes, not its numbers beyond floating-point reordering (a test holds the fast path to the
+    reference within 1e-5), so they must never rerun a finished run. Passed to a Snakemake rule as a param of
+    this (non-builtin) type, which Snakemake leaves out of its params rerun trigger by design: only builtin
+    values are compared (snakemake.persistence: anything else is unrepresentable). tests/test_workflow.py holds
+    this on a real build: after a speed or device edit Snakemake has nothing to do."""
+
+    device: str
+    speed: tuple[tuple[str, object], ...]
+
+    @classmethod
+    def from_params(cls, params: dict) -> Execution:
+        return cls(params["train"]["device"], tuple(sorted(params["train"]["speed"].items())))
+
+    def train_settings(self) -> dict:
+        """The ``device`` and ``speed`` keys as in the train section (what the engine reads)."""
+        return {"device": self.device, "speed": dict(self.speed)}

@@ -16,24 +16,23 @@ from pipeline.train.job import pick_device
 
 @dataclass(frozen=True)
 class UpdateJob:
-    """One initial checkpoint, the prepared data, the training recipe and the profile."""
+    """One initial checkpoint, the prepared data (the full training set: single updates are the first steps of
+    the paper's recipe, whatever a reduced profile trains its runs on), the training recipe and the profile."""
 
     checkpoint: str
     data_npz: str
     data_provenance: str
-    train: dict  # the train section of params.yaml
-    weight_decay: float
+    train: dict  # the step recipe (weight decay included) and the execution (device, speed)
     profile: str
 
     @classmethod
     def from_snakemake(cls, sm) -> UpdateJob:
-        """From an update rule's inputs (checkpoint, data, provenance) and params (train, weight_decay, profile)."""
+        """From an update rule's inputs (checkpoint, data, provenance) and params (recipe, execution, profile)."""
         return cls(
             sm.input.checkpoint,
             sm.input.data,
             sm.input.provenance,
-            dict(sm.params.train),
-            sm.params.weight_decay,
+            {**sm.params.recipe, **sm.params.execution.train_settings()},
             sm.params.profile,
         )
 
@@ -41,16 +40,13 @@ class UpdateJob:
         """(model, its checkpoint dictionary, data on the device, recipe)."""
         device = pick_device(self.train["device"])
         model, state = checkpoints.load_model(self.checkpoint, device)
-        cifar = batches.load_prepared(self.data_npz)
-        data = DeviceData.from_cifar(cifar, device, self.train["train_images"], self.train["test_images"])
-        return model, state, data, Recipe.from_params(self.train, self.weight_decay)
+        data = DeviceData.from_cifar(batches.load_prepared(self.data_npz), device)
+        return model, state, data, Recipe.from_params(self.train, self.train["weight_decay"])
 
     def write(self, frame: pl.DataFrame, path: str, state: dict, settings: dict) -> None:
         identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
         record = provenance.record(
-            self.profile,
-            {**settings, **identity, "train_images": self.train["train_images"]},
-            cifar10.load_provenance(self.data_provenance),
+            self.profile, {**settings, **identity}, cifar10.load_provenance(self.data_provenance)
         )
         parquet.write(frame.with_columns(**{k: pl.lit(v) for k, v in identity.items()}), path, record)
 

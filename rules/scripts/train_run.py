@@ -1,7 +1,6 @@
 """Snakemake adapter: train one run (its identity is the {run} wildcard), resuming from its state if present."""
 
 from pipeline.jobs import logged
-from pipeline.train.engine import Recipe
 from pipeline.train.job import run_job
 from pipeline.train.runs import Run
 
@@ -9,8 +8,7 @@ sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     run_job(
         Run.parse(sm.wildcards.run),
-        Recipe.from_params(sm.params.train, sm.params.weight_decay),
-        dict(sm.params.train),
+        {**sm.params.recipe, **sm.params.execution.train_settings()},
         sm.params.profile,
         sm.input.checkpoint,
         sm.input.data,

@@ -1,0 +1,159 @@
+"""The largest stable learning rate vs depth (beyond the paper), beside the unnormalized net's activation growth.
+
+§3.4 argues that without normalization the activations grow exponentially with depth (Fig. 3), so that a large
+step makes the top layers explode: the rates an unnormalized network tolerates should fall with depth, while a
+batch-normalized network's stay put. :func:`rates` reads the searches of :mod:`pipeline.train.stability` (one per
+variant and depth) into the largest stable rate at every K; :func:`variance_growth` gives, per depth, the decades
+the unnormalized net's channel variance rises over its layers at initialization (Fig. 3's statistic, from the
+same probe); :func:`claims` decides the claims on the largest K.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from pipeline.analysis.moments import fitted_decades, layer_summary
+from pipeline.claims import Check
+from pipeline.train.runs import decimal
+from pipeline.train.stability import largest_stable
+
+
+def rates(trials: pl.DataFrame, grid: list[float], steps: list[int]) -> pl.DataFrame:
+    """Per (variant, depth, K): the largest stable rate (null: none of the grid), whether it is the top of the grid
+    (then only a lower bound), and the trials and seconds the search took."""
+    rows = []
+    for (variant, depth), group in trials.group_by("variant", "depth", maintain_order=True):
+        for k in sorted(steps):
+            lr = largest_stable(group, grid, k)
+            rows.append(
+                {
+                    "variant": variant,
+                    "depth": depth,
+                    "steps": k,
+                    "largest_stable_lr": lr,
+                    "at_grid_top": lr == grid[-1],
+                    "below_grid": lr is None,
+                    "trials": group.height,
+                    "seconds": group["seconds"].sum(),
+                }
+            )
+    return pl.DataFrame(rows, schema_overrides={"largest_stable_lr": pl.Float64}).sort("variant", "depth", "steps")
+
+
+def variance_growth(moments: pl.DataFrame) -> pl.DataFrame:
+    """Per depth: the decades the channel variance rises over the layers after the stem (least-squares line
+    through log10 of the per-layer mean over channels: exactly Fig. 3's statistic), from the Fig. 3 probe's
+    output of one variant at several depths."""
+    rows = []
+    for (depth,), per_depth in moments.group_by("depth"):
+        var = layer_summary(per_depth).filter(pl.col("stat") == "var")
+        var = var.filter(pl.col("layer") > var["layer"].min()).sort("layer")
+        rows.append({"depth": depth, "variance_decades": fitted_decades(var["layer"].to_list(), var["mean"].to_list())})
+    return pl.DataFrame(rows, schema_overrides={"depth": pl.Int32}).sort("depth")
+
+
+def table(rates_frame: pl.DataFrame, growth: pl.DataFrame, unnormalized: str) -> pl.DataFrame:
+    """The table of the target: one row per (variant, depth, K), with the unnormalized net's variance growth at
+    that depth on its rows."""
+    return rates_frame.join(
+        growth.with_columns(variant=pl.lit(unnormalized)), on=["variant", "depth"], how="left"
+    ).sort("variant", "depth", "steps")
+
+
+def _rate(frame: pl.DataFrame, variant: str, depth: int, k: int) -> dict:
+    found = frame.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k)
+    if found.height != 1:
+        raise ValueError(f"params.yaml: key 'figures.stability': no search of {variant} at depth {depth}")
+    return found.row(0, named=True)
+
+
+def fall(frame: pl.DataFrame, variant: str, rules: dict, k: int, grid: list[float]) -> tuple[float, str]:
+    """Decades the largest stable rate falls from ``from_depth`` to ``to_depth``, and a note when an end is
+    censored (the grid's top is a lower bound on the rate; none of the grid: below its smallest rate)."""
+    top, bottom = (_rate(frame, variant, rules[key], k) for key in ("from_depth", "to_depth"))
+    high = top["largest_stable_lr"] or grid[0] / math.sqrt(grid[1] / grid[0])
+    low = bottom["largest_stable_lr"] or grid[0] / math.sqrt(grid[1] / grid[0])
+    notes = [
+        f"depth {row['depth']}: {'at least the grid top' if row['at_grid_top'] else 'below the grid'}"
+        for row in (top, bottom)
+        if row["at_grid_top"] or row["below_grid"]
+    ]
+    return math.log10(high / low), f" ({'; '.join(notes)})" if notes else ""
+
+
+def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict, profile: str) -> list[Check]:
+    """The unnormalized net's largest stable rate falls with depth by at least ``min_none_fall`` decades (from
+    ``from_depth`` to ``to_depth``), the normalized net's by at most ``max_bn_fall``; across depths the
+    unnormalized rate falls as its activation variance grows (rank correlation at most ``max_rank_correlation``).
+    ``search`` is the stability section (the two variants, normalized first, and the rate grid)."""
+    k = frame["steps"].max()
+    grid = search["lrs"]
+    normalized, unnormalized = search["variants"]
+    span = f"from depth {rules['from_depth']} to {rules['to_depth']}, K = {k} steps"
+    none_fall, none_note = fall(frame, unnormalized, rules, k, grid)
+    bn_fall, bn_note = fall(frame, normalized, rules, k, grid)
+    none = frame.filter(pl.col("variant") == unnormalized, pl.col("steps") == k).join(growth, on="depth").sort("depth")
+    floor = grid[0] / math.sqrt(grid[1] / grid[0])  # below the grid: half a step under its smallest rate
+    log_rate = np.log10(none["largest_stable_lr"].fill_null(floor).to_numpy())
+    ranks = [pl.Series(v).rank().to_numpy() for v in (none["variance_decades"].to_numpy(), log_rate)]
+    correlation = float(np.corrcoef(*ranks)[0, 1]) if len(set(log_rate)) > 1 else float("nan")
+    g = dict(zip(none["depth"], none["variance_decades"], strict=True))
+    growth_span = g[rules["to_depth"]] - g[rules["from_depth"]]
+    return [
+        Check.at_least(
+            "stability",
+            "unnormalized: the largest stable rate falls with depth",
+            f"{unnormalized}: decades the largest stable rate falls {span}{none_note}",
+            none_fall,
+            rules["min_none_fall"],
+            profile,
+        ),
+        Check.at_most(
+            "stability",
+            "batch-normalized: the largest stable rate stays put",
+            f"{normalized}: decades the largest stable rate falls {span}{bn_note}",
+            bn_fall,
+            rules["max_bn_fall"],
+            profile,
+        ),
+        Check.at_most(
+            "stability",
+            "the fall follows the activation growth at initialization (Fig. 3)",
+            f"{unnormalized}: rank correlation over depths of its variance growth (Fig. 3's decades) and log10 of"
+            f" its largest stable rate; {span}: the rate falls {none_fall:.2g} decades while the variance growth"
+            f" rises {growth_span:.2g} decades",
+            correlation,
+            rules["max_rank_correlation"],
+            profile,
+        ),
+    ]
+
+
+def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
+    """The table: per variant and depth, the largest stable rate at every K, and the variance growth."""
+    steps = sorted(frame["steps"].unique())
+    lines = [
+        "# Largest stable learning rate vs depth",
+        "",
+        f"Profile {profile}; rates {decimal(grid[0])}..{decimal(grid[-1])}; stable = no mini-batch loss above the "
+        "divergence threshold in the first K steps of the paper's recipe; '>=' marks the top of the grid, '<' a net "
+        "that diverges at every rate.",
+        "",
+        "| variant | depth | " + " | ".join(f"K = {k}" for k in steps) + " | variance growth at init (decades) |",
+        "|---|---|" + "---|" * len(steps) + "---|",
+    ]
+    for (variant, depth), group in frame.group_by("variant", "depth", maintain_order=True):
+        cells = []
+        for row in group.sort("steps").iter_rows(named=True):
+            lr = row["largest_stable_lr"]
+            cells.append(
+                f"< {decimal(grid[0])}" if lr is None else f"{'>= ' if row['at_grid_top'] else ''}{decimal(lr)}"
+            )
+        growth = group["variance_decades"][0]
+        lines.append(
+            f"| {variant} | {depth} | " + " | ".join(cells) + f" | {'' if growth is None else f'{growth:.2f}'} |"
+        )
+    return "\n".join(lines) + "\n"

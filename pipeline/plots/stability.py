@@ -1,0 +1,79 @@
+"""The stability figure (beyond the paper): the largest stable learning rate vs depth, bn and none, one line per
+K, beside the unnormalized network's activation-variance growth at initialization (Fig. 3's statistic)."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import polars as pl
+
+from pipeline.plots.render import claims_lines, provenance_line
+from pipeline.train.runs import decimal
+
+
+def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
+    """Left: largest stable rate (log) vs depth, colour = network, dash = K; hollow points are bounds (the top
+    of the grid, or under its smallest rate, drawn half a grid step below it). Right: none's variance growth."""
+    grid = search["lrs"]
+    floor = grid[0] / math.sqrt(grid[1] / grid[0])
+    data = table.with_columns(
+        rate=pl.col("largest_stable_lr").fill_null(floor),
+        bound=pl.when(pl.col("at_grid_top"))
+        .then(pl.lit("at least (grid top)"))
+        .when(pl.col("below_grid"))
+        .then(pl.lit("below the grid"))
+        .otherwise(pl.lit("measured")),
+        K=pl.format("K = {} steps", pl.col("steps")),
+    )
+    depths = sorted(data["depth"].unique())
+    x = alt.X(
+        "depth:Q", title="depth (6n+2 ResNet)", scale=alt.Scale(type="log", nice=False), axis=alt.Axis(values=depths)
+    )
+    base = alt.Chart(data).encode(
+        x=x,
+        y=alt.Y(
+            "rate:Q",
+            title="largest stable learning rate",
+            scale=alt.Scale(type="log", domain=[floor, grid[-1]]),
+            axis=alt.Axis(format="~g"),
+        ),
+        color=alt.Color("variant:N", title="network", sort=search["variants"]),
+        strokeDash=alt.StrokeDash("K:N", title="first K steps", legend=alt.Legend(symbolType="stroke")),
+    )
+    lines = base.mark_line()
+    points = base.mark_point(size=45, filled=True).encode(
+        shape=alt.Shape("bound:N", title="value", sort=["measured", "at least (grid top)", "below the grid"]),
+        tooltip=["variant", "depth", "steps", "largest_stable_lr", "bound", "trials"],
+    )
+    left = (lines + points).properties(width=380, height=300, title="largest rate without divergence")
+    growth = data.filter(pl.col("variance_decades").is_not_null()).unique(["depth"]).sort("depth")
+    right = (
+        alt.Chart(growth)
+        .mark_line(point=True, color="#e45756")
+        .encode(
+            x=x,
+            y=alt.Y("variance_decades:Q", title="decades the channel variance rises over the layers"),
+            tooltip=["depth", "variance_decades"],
+        )
+        .properties(width=300, height=300, title="unnormalized net at initialization (Fig. 3's statistic)")
+    )
+    p = record["params"]
+    subtitle = [
+        f"Stable = no mini-batch loss above {p['divergence_loss']:g} in the first K steps of the paper's recipe (SGD "
+        f"momentum {p['momentum']}, weight decay {p['weight_decay']:g}, batch {p['batch_size']}, pad-4 crop + flip) "
+        f"on the full CIFAR-10 training set, seed {search['seed']}.",
+        f"Rates {decimal(grid[0])}..{decimal(grid[-1])} ({len(grid)} points); bisection, assuming a rate above a "
+        "diverging one diverges; the rate above each answer was tried and diverged.",
+        "Variance growth: least-squares slope of log10(mean channel variance) over the layers after the stem, "
+        f"times their span ({probes['batches']} mini-batches of {probes['batch_size']}, probe seed {probes['seed']}).",
+        provenance_line(record),
+        *claims_lines(claims),
+    ]
+    return alt.hconcat(left, right).properties(
+        title=alt.Title(
+            "Largest stable learning rate vs depth (beyond the paper: §3.4's mechanism)",
+            subtitle=subtitle,
+            anchor="start",
+        )
+    )

@@ -1,0 +1,64 @@
+"""One stability search job: the largest stable rate of one initial checkpoint, at every K (pipeline.train.stability).
+
+Each trial starts from the checkpoint's weights with fresh momentum buffers and BN statistics, and trains the
+first K mini-batches of epoch 0 of a training run of this seed (the full training set, whatever a reduced profile
+trains on: the first K steps of the paper's recipe), stopping at the first loss above the divergence threshold.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import polars as pl
+
+from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline.train.data import DeviceData
+from pipeline.train.engine import Recipe, make_optimizer, train_epoch
+from pipeline.train.job import pick_device
+from pipeline.train.speed import Speed
+from pipeline.train.stability import Trial, search, timed
+
+SCHEMA = {
+    "lr": pl.Float64,
+    "steps": pl.Int32,
+    "diverged_step": pl.Int32,
+    "loss": pl.Float64,
+    "seconds": pl.Float64,
+}
+
+
+def run_job(checkpoint: str, data_npz: str, data_provenance: str, settings: dict, grid, steps, profile: str, out: str):
+    """Search one checkpoint's largest stable rate (``grid``, every K of ``steps``) and write the trials."""
+    device = pick_device(settings["device"])
+    model, state = checkpoints.load_model(checkpoint, device)
+    initial = copy.deepcopy(model.state_dict())
+    recipe = Recipe.from_params(settings, settings["weight_decay"])
+    speed = dataclasses.replace(Speed.from_params(settings), sync_free=False)  # stop at the diverging step
+    forward = speed.prepare(model)
+    data = DeviceData.from_cifar(batches.load_prepared(data_npz), device, None, 1)
+    name = f"{state['variant_name']}-d{state['depth']}-s{state['seed']}"
+    print(f"{name} on {device}: rates {grid[0]:g}..{grid[-1]:g}, K = {sorted(steps)}, {speed}", flush=True)
+
+    def attempt(lr: float, k: int) -> tuple[int | None, float | None, int]:
+        model.load_state_dict(initial)
+        optimizer = make_optimizer(model, recipe, lr, speed.sgd_kernels())
+        trained = train_epoch(model, optimizer, data, recipe, state["seed"], 0, lr, speed, forward, max_steps=k)
+        if "diverged" in trained:
+            return trained["diverged"], trained["loss"], trained["diverged"] + 1
+        return None, None, len(trained["step_losses"])
+
+    trials: list[Trial] = search(list(grid), list(steps), timed(attempt), lambda line: print(line, flush=True))
+    frame = pl.DataFrame([dataclasses.asdict(t) for t in trials], schema=SCHEMA).with_columns(
+        variant=pl.lit(state["variant_name"]),
+        depth=pl.lit(state["depth"], pl.Int32),
+        seed=pl.lit(state["seed"], pl.Int32),
+    )
+    record = provenance.record(
+        profile,
+        {**dataclasses.asdict(recipe), "lrs": list(grid), "steps": list(steps), "device": str(device), "run": name},
+        cifar10.load_provenance(data_provenance),
+    )
+    parquet.write(frame, out, record)
+    print(f"{name}: {len(trials)} trials, {frame['steps'].sum()} steps in {frame['seconds'].sum():.0f} s", flush=True)
+    return frame

@@ -1,0 +1,97 @@
+"""The largest stable learning rate: bisection over a grid at several K, against an exhaustive scan; its analysis."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+import torch
+from conftest import RECIPE, fake_data, tiny_model
+
+from pipeline.analysis import stability as analysis
+from pipeline.train import stability
+from pipeline.train.data import DeviceData
+from pipeline.train.engine import make_optimizer, train_epoch
+from pipeline.train.speed import Speed
+
+GRID = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+
+
+def _network(threshold: float):
+    """A fake network: a rate at or above ``threshold`` diverges, sooner the larger it is (step 40 at the
+    threshold, 10 steps earlier per half decade above it)."""
+
+    def run(lr: float, k: int) -> tuple[int | None, float | None, int]:
+        if lr < threshold:
+            return None, None, k
+        step = max(0, 40 - 10 * round(2 * (torch.log10(torch.tensor(lr / threshold))).item()))
+        return (step, 1e4, step + 1) if step < k else (None, None, k)
+
+    return run
+
+
+def _frame(trials):
+    return pl.DataFrame([t.__dict__ for t in trials])
+
+
+@pytest.mark.parametrize("threshold", [2e-5, 5e-4, 0.05, 2.0, 1e-6, 100.0])
+def test_bisection_finds_the_largest_stable_rate_at_every_k_as_a_full_scan_does(threshold):
+    lines = []
+    trials = stability.search(GRID, [10, 30, 100], stability.timed(_network(threshold)), lines.append)
+    frame = _frame(trials)
+    for k in (10, 30, 100):
+        scan = [lr for lr in GRID if _network(threshold)(lr, k)[0] is None]  # every rate tried
+        assert stability.largest_stable(frame, GRID, k) == (max(scan) if scan else None)
+    assert len(trials) <= 8 < len(GRID)  # bisection, and the smaller K reuse the larger K's trials
+    assert all(t.steps <= 100 for t in trials) and len(lines) == len(trials)
+
+
+def test_a_trial_that_stopped_early_only_answers_for_fewer_steps():
+    stable_for_10 = stability.Trial(0.1, 10, None, None, 0.0)
+    diverged_at_12 = stability.Trial(0.3, 13, 12, 5e3, 0.0)
+    assert stable_for_10.stable(10) and stable_for_10.stable(30) is None
+    assert diverged_at_12.stable(12) and not diverged_at_12.stable(13)
+    incomplete = _frame([stable_for_10])  # nothing shows that 0.3 diverges
+    with pytest.raises(ValueError, match="incomplete search"):
+        stability.largest_stable(incomplete, GRID, 10)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        stability.search([0.1, 0.01], [10], stability.timed(_network(1.0)))
+
+
+def test_max_steps_trains_exactly_the_first_mini_batches_of_the_epoch():
+    data = DeviceData.from_cifar(fake_data(train_images=64), torch.device("cpu"))
+    recipe = RECIPE  # batch 16: 4 mini-batches per epoch
+    full, first = tiny_model(), tiny_model()
+    steps = train_epoch(full, make_optimizer(full, recipe, 0.01), data, recipe, 0, 0, 0.01, Speed.reference())
+    two = train_epoch(first, make_optimizer(first, recipe, 0.01), data, recipe, 0, 0, 0.01, Speed.reference(), None, 2)
+    assert len(two["step_losses"]) == 2 and two["step_losses"] == steps["step_losses"][:2]
+    huge = tiny_model()
+    diverged = train_epoch(huge, make_optimizer(huge, recipe, 1e4), data, recipe, 0, 0, 1e4, Speed.reference(), None, 4)
+    assert "diverged" in diverged and diverged["diverged"] < 4  # stops at the first loss above the threshold
+
+
+def test_claims_read_the_fall_in_decades_and_relate_it_to_the_variance_growth():
+    rows = []
+    for variant, rates in (("bn", {20: 3.0, 56: 3.0, 110: 1.0}), ("none", {20: 0.3, 56: 0.001, 110: None})):
+        for depth, lr in rates.items():
+            rows.append(
+                {
+                    "variant": variant,
+                    "depth": depth,
+                    "steps": 100,
+                    "largest_stable_lr": lr,
+                    "at_grid_top": False,
+                    "below_grid": lr is None,
+                    "trials": 4,
+                    "seconds": 1.0,
+                }
+            )
+    frame = pl.DataFrame(rows, schema_overrides={"largest_stable_lr": pl.Float64})
+    growth = pl.DataFrame({"depth": [20, 56, 110], "variance_decades": [0.5, 2.0, 4.0]})
+    rules = {"from_depth": 20, "to_depth": 110, "min_none_fall": 2.0, "max_bn_fall": 1.0, "max_rank_correlation": -0.8}
+    none_fall, bn_fall, relation = analysis.claims(frame, growth, rules, {"variants": ["bn", "none"], "lrs": GRID}, "t")
+    below = GRID[0] / (GRID[1] / GRID[0]) ** 0.5  # a net diverging at every rate: half a grid step under it
+    assert none_fall.value == pytest.approx(math.log10(0.3 / below)) and "below the grid" in none_fall.quantity
+    assert bn_fall.value == pytest.approx(0.4771, abs=1e-3) and bn_fall.agrees
+    assert relation.value == pytest.approx(-1.0) and relation.agrees
