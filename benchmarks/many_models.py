@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 from train_speed import parser, setup, timed  # benchmarks/ is the script's folder
 
-from pipeline import checkpoints, models, parquet, provenance
+from pipeline import checkpoints, models
 from pipeline.train import packed
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.runs import Run
@@ -43,10 +42,9 @@ def packed_together(variant, p, args, recipe, data, device) -> None:
     packed.train_packed(runs, recipe, model.to(device), data, log=lambda _line: None, test=False)
 
 
-def main() -> None:
-    cli = parser(__doc__, 1280)
-    cli.add_argument("--models", type=int, default=4)
-    args = cli.parse_args()
+def measure(args) -> tuple[list[dict], dict]:
+    """Time both ways per variant: (rows of variant, way, seconds, peak_mb, model_epoch_seconds; the setting).
+    Needs torch and numpy only (benchmarks/gpu_check.py runs it where polars is absent)."""
     p, device, recipe, speed, _, data = setup(args)
     steps = data.batches_per_epoch(recipe.batch_size)
     rows = []
@@ -58,18 +56,40 @@ def main() -> None:
                 seconds, peak, _ = timed(
                     lambda v=variant: one_at_a_time(v, p, args, recipe, speed, data, device), device
                 )
-            rows.append({"variant": variant, "way": way, "seconds": seconds, "peak_mb": peak})
+            model_epoch = seconds / args.models / steps * 391
+            rows.append(
+                {
+                    "variant": variant,
+                    "way": way,
+                    "seconds": seconds,
+                    "peak_mb": peak,
+                    "model_epoch_seconds": model_epoch,
+                }
+            )
+    return rows, {"device": str(device), "speed": str(speed)}
+
+
+def main() -> None:
+    # polars here, not at the top: measure() also runs where only torch and numpy are installed (gpu_check.py)
+    import polars as pl
+
+    from pipeline import parquet, provenance
+
+    cli = parser(__doc__, 1280)
+    cli.add_argument("--models", type=int, default=4)
+    args = cli.parse_args()
+    rows, setting = measure(args)
     table = pl.DataFrame(rows).with_columns(
-        model_epoch_seconds=pl.col("seconds") / args.models / steps * 391,
-        models=pl.lit(args.models),
-        depth=pl.lit(args.depth),
-        device=pl.lit(str(device)),
+        models=pl.lit(args.models), depth=pl.lit(args.depth), device=pl.lit(setting["device"])
     )
-    print(f"ResNet-{args.depth}, {args.models} models, {args.images} images each, device {device}; {speed}")
+    print(
+        f"ResNet-{args.depth}, {args.models} models, {args.images} images each, device {setting['device']}; "
+        f"{setting['speed']}"
+    )
     print(f"  {'variant':<8} {'way':<14} {'s per model-epoch':>18} {'peak MB':>8}")
     for r in table.iter_rows(named=True):
         print(f"  {r['variant']:<8} {r['way']:<14} {r['model_epoch_seconds']:18.1f} {r['peak_mb']:8.0f}")
-    parquet.write(table, OUT, provenance.record("benchmark", {**vars(args), "device": str(device)}))
+    parquet.write(table, OUT, provenance.record("benchmark", {**vars(args), "device": setting["device"]}))
     print(f"written: {OUT.relative_to(REPO)}")
 
 

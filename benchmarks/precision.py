@@ -18,11 +18,10 @@ import dataclasses
 import time
 from pathlib import Path
 
-import polars as pl
 import torch
 from train_speed import parser, setup  # benchmarks/ is the script's folder
 
-from pipeline import checkpoints, parquet, provenance
+from pipeline import checkpoints
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import PRECISIONS
 
@@ -47,10 +46,9 @@ def step_losses(variant, lr, p, args, recipe, speed, data, device) -> tuple[list
     return result["step_losses"], None, seconds
 
 
-def main() -> None:
-    cli = parser(__doc__, 300 * 128)
-    cli.add_argument("--large", nargs="*", default=["none=0.001", "bn=3.0"], help="variant=rate pairs")
-    args = cli.parse_args()
+def measure(args) -> tuple[list[dict], list[dict], dict]:
+    """(every step's loss per variant, rate and precision; one summary row per run; the setting). Needs torch
+    only (benchmarks/gpu_check.py runs it where polars is absent)."""
     p, device, recipe, speed, _, data = setup(args)
     base = dataclasses.replace(speed, sync_free=False)  # stop at the diverging step
     args.steps = data.batches_per_epoch(recipe.batch_size)
@@ -75,8 +73,21 @@ def main() -> None:
             n = min(len(got), len(ref))
             gap = (torch.tensor(got[:n]) / torch.tensor(ref[:n])).log10().abs() if n else torch.tensor([float("nan")])
             entry |= {"median_log10_gap": float(gap.median()), "max_log10_gap": float(gap.max())}
+    return rows, summary, {"device": str(device), "speed": str(base), "batch_size": recipe.batch_size}
+
+
+def main() -> None:
+    # polars here, not at the top: measure() also runs where only torch and numpy are installed (gpu_check.py)
+    import polars as pl
+
+    from pipeline import parquet, provenance
+
+    cli = parser(__doc__, 300 * 128)
+    cli.add_argument("--large", nargs="*", default=["none=0.001", "bn=3.0"], help="variant=rate pairs")
+    args = cli.parse_args()
+    rows, summary, setting = measure(args)
     table = pl.DataFrame(summary)
-    print(f"ResNet-{args.depth}, batch {recipe.batch_size}, {args.steps} steps, device {device}")
+    print(f"ResNet-{args.depth}, batch {setting['batch_size']}, {args.steps} steps, device {setting['device']}")
     print(
         f"  {'variant':<6} {'lr':>7} {'precision':<9} {'med |dlog10|':>12} {'max |dlog10|':>12} {'last loss':>9} "
         f"{'s/step':>7} {'diverged at':>11}"
@@ -87,7 +98,7 @@ def main() -> None:
             f"  {r['variant']:<6} {r['lr']:7.4g} {r['precision']:<9} {r['median_log10_gap']:12.2e} "
             f"{r['max_log10_gap']:12.2e} {last} {r['seconds_per_step']:7.3f} {r['diverged_step']!s:>11}"
         )
-    record = provenance.record("benchmark", {**vars(args), "device": str(device), "speed": str(base)})
+    record = provenance.record("benchmark", {**vars(args), "device": setting["device"], "speed": setting["speed"]})
     parquet.write(pl.DataFrame(rows), OUT, record)
     print(f"written: {OUT.relative_to(REPO)}")
 

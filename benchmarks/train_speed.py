@@ -20,13 +20,12 @@ import resource
 import time
 from pathlib import Path
 
-import polars as pl
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
-from pipeline import batches, checkpoints, config, parquet, provenance
+from pipeline import batches, checkpoints, config
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import Recipe, make_optimizer, train_epoch
 from pipeline.train.job import pick_device
@@ -113,8 +112,9 @@ def setup(args: argparse.Namespace) -> tuple[dict, torch.device, Recipe, Speed, 
     return p, device, recipe, Speed.from_params(p["train"]), cifar, data
 
 
-def main() -> None:
-    args = parser(__doc__, 2560).parse_args()
+def measure(args: argparse.Namespace) -> tuple[list[dict], dict]:
+    """Time one epoch of ``args.images`` images per variant and path: (rows of variant, path, seconds_per_step,
+    peak_mb; the setting). Needs torch and numpy only (benchmarks/gpu_check.py runs it where polars is absent)."""
     p, device, recipe, speed, cifar, data = setup(args)
     rows = []
     for variant in ("bn", "none"):
@@ -136,16 +136,27 @@ def main() -> None:
                 )
                 steps = data.batches_per_epoch(recipe.batch_size)
             rows.append({"variant": variant, "path": path, "seconds_per_step": seconds / steps, "peak_mb": peak})
+    return rows, {"device": str(device), "speed": str(speed), "batch_size": recipe.batch_size}
+
+
+def main() -> None:
+    # polars here, not at the top: measure() also runs where only torch and numpy are installed (gpu_check.py)
+    import polars as pl
+
+    from pipeline import parquet, provenance
+
+    args = parser(__doc__, 2560).parse_args()
+    rows, setting = measure(args)
     table = pl.DataFrame(rows).with_columns(
-        images_per_second=recipe.batch_size / pl.col("seconds_per_step"),
+        images_per_second=setting["batch_size"] / pl.col("seconds_per_step"),
         epoch_seconds=pl.col("seconds_per_step") * 391,
-        device=pl.lit(str(device)),
-        speed=pl.lit(str(speed)),
+        device=pl.lit(setting["device"]),
+        speed=pl.lit(setting["speed"]),
         depth=pl.lit(args.depth),
     )
     print(
-        f"ResNet-{args.depth}, batch {recipe.batch_size}, {args.images} images, device {device}, "
-        f"{torch.get_num_threads()} threads; project path: {speed}"
+        f"ResNet-{args.depth}, batch {setting['batch_size']}, {args.images} images, device {setting['device']}, "
+        f"{torch.get_num_threads()} threads; project path: {setting['speed']}"
     )
     print(f"  {'variant':<8} {'path':<8} {'s/step':>8} {'images/s':>9} {'391 steps (s)':>14} {'peak MB':>8}")
     for r in table.iter_rows(named=True):
@@ -160,7 +171,7 @@ def main() -> None:
             / part.filter(pl.col("path") == "project")["seconds_per_step"][0]
         )
         print(f"  {variant}: plain / project = {ratio:.2f}x")
-    parquet.write(table, OUT, provenance.record("benchmark", {**vars(args), "device": str(device)}))
+    parquet.write(table, OUT, provenance.record("benchmark", {**vars(args), "device": setting["device"]}))
     print(f"written: {OUT.relative_to(REPO)}")
 
 

@@ -1,18 +1,19 @@
 """Benchmark: training runs per hour on this machine's cores, through Snakemake as a user runs them.
 
-    uv run --locked python benchmarks/train_throughput.py [--target fig17] [--runs 6] [--cores 2]
-        [--modes threads2 threads1 compile] [--config cifar10_root=../shared/cifar10]
+    uv run --locked python benchmarks/train_throughput.py [--target fig17] [--runs 4] [--repeats 2] [--cores 2]
+        [--modes threads2 threads1 compile2 compile1] [--config cifar10_root=../shared/cifar10]
 
 Builds, in a temporary copy of the checkout (the files git knows), the first ``--runs`` training runs of one
-target at the active profile (cpu: its reduced scale), once per mode, each from nothing (the data set and the
-initial checkpoints are made first and not timed):
+target at the active profile (cpu: its reduced scale), once per mode and repeat, each from nothing (the data set
+and the initial checkpoints are made first and not timed):
 
 - ``threads2``: every run a 2-thread job, one at a time on 2 cores (``--set-threads train_run=2``);
 - ``threads1``: 1-thread jobs, two at once (``--set-threads train_run=1``);
-- ``compile``: as threads2, with ``train.speed.compile: default`` (torch.compile of the network, inductor).
+- ``compile2`` / ``compile1``: the same with ``train.speed.compile: default`` (torch.compile, inductor).
 
-Prints each mode's wall time, runs per hour and the ratio to ``threads2`` (the one-at-a-time path), measured
-side by side in one call; writes the table to results/benchmarks/train_throughput.parquet.
+The modes alternate within each repeat (A B C D A B C D ...), so a slow spell of a shared machine hits them
+alike. Prints every build, then per mode the median wall time, runs per hour and the ratio to the first mode
+(threads2 by default: one 2-thread run at a time); writes the builds to results/benchmarks/train_throughput.parquet.
 """
 
 from __future__ import annotations
@@ -29,30 +30,18 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import config
+from pipeline.checkout import copy_checkout
 from pipeline.train import runs
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "results/benchmarks/train_throughput.parquet"
+COMPILE = ["train={speed: {compile: default}}"]
 MODES = {
     "threads2": (["--set-threads", "train_run=2"], []),
     "threads1": (["--set-threads", "train_run=1"], []),
-    "compile": (["--set-threads", "train_run=2"], ["train={speed: {compile: default}}"]),
+    "compile2": (["--set-threads", "train_run=2"], COMPILE),
+    "compile1": (["--set-threads", "train_run=1"], COMPILE),
 }
-
-
-def copy_checkout(dest: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    return dest
 
 
 def snakemake(work: Path, cores: int, targets: list[str], args: list[str], config_items: list[str]) -> float:
@@ -70,7 +59,8 @@ def snakemake(work: Path, cores: int, targets: list[str], args: list[str], confi
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", default="fig17", choices=runs.TARGETS)
-    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--config", nargs="*", default=[], help="Snakemake --config items, e.g. cifar10_root=...")
@@ -90,21 +80,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = copy_checkout(Path(tmp) / "repo")
         snakemake(work, args.cores, sorted(set(setup)), [], args.config)
-        for mode in args.modes:
-            extra, items = MODES[mode]
-            for folder in ("train", "train-state"):
-                shutil.rmtree(work / "results" / params["profile"] / folder, ignore_errors=True)
-            seconds = snakemake(work, args.cores, targets, extra, args.config + items)
-            rows.append(
-                {"mode": mode, "runs": len(chosen), "seconds": seconds, "runs_per_hour": len(chosen) * 3600 / seconds}
-            )
-            print(f"{mode:9} {seconds:7.1f} s  {rows[-1]['runs_per_hour']:6.1f} runs/hour", flush=True)
+        for repeat in range(args.repeats):
+            for mode in args.modes:
+                extra, items = MODES[mode]
+                for folder in ("train", "train-state"):
+                    shutil.rmtree(work / "results" / params["profile"] / folder, ignore_errors=True)
+                seconds = snakemake(work, args.cores, targets, extra, args.config + items)
+                rows.append({"repeat": repeat, "mode": mode, "runs": len(chosen), "seconds": seconds})
+                print(f"repeat {repeat} {mode:9} {seconds:7.1f} s", flush=True)
     table = pl.DataFrame(rows)
-    if "threads2" in args.modes:
-        base = table.filter(pl.col("mode") == "threads2")["runs_per_hour"][0]
-        table = table.with_columns(ratio=pl.col("runs_per_hour") / base)
-        for row in table.iter_rows(named=True):
-            print(f"{row['mode']:9} {row['ratio']:.2f}x the runs per hour of one 2-thread run at a time")
+    summary = table.group_by("mode", maintain_order=True).agg(pl.col("seconds").median())
+    summary = summary.with_columns(runs_per_hour=len(chosen) * 3600 / pl.col("seconds"))
+    base = summary.filter(pl.col("mode") == args.modes[0])["runs_per_hour"][0]
+    for row in summary.iter_rows(named=True):
+        print(
+            f"{row['mode']:9} median {row['seconds']:7.1f} s  {row['runs_per_hour']:6.1f} runs/hour  "
+            f"{row['runs_per_hour'] / base:.2f}x {args.modes[0]}"
+        )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     table.write_parquet(OUT)
     print(f"table: {OUT.relative_to(REPO)}")

@@ -3,15 +3,17 @@
     uv run --locked snakemake --cores all prepared_data --config cifar10_root=...   # once: the prepared data
     uv run --locked python benchmarks/training_pilot.py \\
         --scale depth=8,train_images=5000,test_images=2000,epoch_scale=0.05,max_epochs=30,seeds=0-2 \\
-        --scale depth=20,... [--targets fig1 fig15 fig16 fig17 table2 table3] [--jobs 2 --threads 1]
+        --scale depth=20,... [--grid 0.1,0.01,0.001,0.0001] [--targets fig1 fig15 fig16 fig17 table2 table3]
+        [--jobs 2 --threads 1] [--runs-dir results/pilot/...]
 
-Each ``--scale`` overrides keys of the cpu profile's ``train`` section. For every candidate the script expands
-the runs of the chosen targets exactly as the pipeline does (:mod:`pipeline.train.runs`), trains them through the
-pipeline's own job (:func:`pipeline.train.job.run_job`, ``--jobs`` processes of ``--threads`` torch threads,
-longest first) and computes every claim with :mod:`pipeline.analysis.training` and the cpu profile's rules.
-Finished runs are kept under results/pilot/<images>/ and reused by later candidates that need the same run on the
-same data (a run's name holds everything else), so a pilot can be stopped and resumed. ``--runs-dir`` reads and
-writes the runs in another folder instead, e.g. results/cpu/train to score what the pipeline has built.
+Each ``--scale`` overrides keys of the cpu profile's ``train`` section; ``--grid`` the rates of Tables 2 and 3.
+For every candidate the script expands the runs of the chosen targets exactly as the pipeline does
+(:mod:`pipeline.train.runs`), trains them through the pipeline's own job (:func:`pipeline.train.job.run_job`,
+``--jobs`` processes of ``--threads`` torch threads, longest first) and computes every claim with
+:mod:`pipeline.analysis.training` and the cpu profile's rules. Finished runs are kept under
+results/pilot/<images>/ and reused by later candidates that need the same run on the same data (a run's name
+holds everything else), so a pilot can be stopped and resumed. ``--runs-dir`` reads and writes the runs in
+another folder instead, e.g. results/cpu/train to score what the pipeline has built.
 
 Prints, per candidate: the runs, the wall time of training them here (and the sum of the runs' own times, what a
 fresh build costs on a quiet machine at this parallelism), then every claim with its value, its spread over the
@@ -135,11 +137,14 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", default=list(runs.TARGETS))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
+    parser.add_argument("--grid", help="the rates of Tables 2 and 3, comma-separated (default: the profile's)")
     parser.add_argument("--runs-dir", type=Path, help="read and write the runs here (e.g. results/cpu/train)")
     args = parser.parse_args()
+    grid = {} if args.grid is None else {"grid": [float(lr) for lr in args.grid.split(",")]}
     rows = []
     for text in args.scale:
-        params = config.load(REPO / "params.yaml", {"profile": "cpu", "train": parse_scale(text)})
+        overrides = {"train": parse_scale(text), "training": {"table2": grid, "table3": grid}}
+        params = config.load(REPO / "params.yaml", {"profile": "cpu", **overrides})
         print(f"scale {text}: training {', '.join(args.targets)}", flush=True)
         where = args.runs_dir.resolve() if args.runs_dir else folder(params)
         needed, wall, run_seconds = train_all(params, args.targets, where, args.jobs, args.threads)

@@ -17,22 +17,29 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
+from pipeline.checkout import copy_checkout
 from tests.conftest import REPO, write_fake_cifar
-from tests.test_workflow import BIN, ENV, _copy_checkout
+from tests.test_workflow import BIN, ENV
 
 CLUSTER = REPO / "profiles/slurm/local-cluster.sh"
+PROFILE = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
 # Test-cluster settings: its account, small jobs, the 2 cores it has, and fast status polling (the default waits
-# 40 s before the first check).
+# 40 s before the first check). --set-resources on the command line replaces the profile's list, so the profile's
+# own per-rule resources are passed again (its gpu lines are what the test checks), with memory and run time
+# shrunk to what the one-node test cluster has.
+SMALL = {"mem_mb": 1000, "runtime": 30}
 LOCAL = [
     "--default-resources",
     "slurm_account=ubn",
-    "runtime=30",
-    "mem_mb=1000",
+    *(f"{name}={value}" for name, value in SMALL.items()),
     "--set-resources",
-    "train_run:mem_mb=1000",
-    "probe_gradients:mem_mb=1000",
-    "probe_activations:mem_mb=1000",
+    *(
+        f"{rule}:{name}={SMALL.get(name, value)}"
+        for rule, resources in PROFILE["set-resources"].items()
+        for name, value in resources.items()
+    ),
     "--max-threads",
     "2",
     "--slurm-init-seconds-before-status-checks",
@@ -80,7 +87,7 @@ SLICE = ["figures/fig3.svg", "figures/fig5.svg", "results/smoke/train/bn-d8-lr0.
 
 
 def test_smoke_jobs_run_through_sbatch_and_only_gpu_rules_hold_a_gpu(cluster, tmp_path):
-    work = _copy_checkout(tmp_path / "repo")
+    work = copy_checkout(tmp_path / "repo")
     cifar = write_fake_cifar(tmp_path / "data", images_per_batch=40)
     since = time.strftime("%Y-%m-%dT%H:%M:%S")
     done = _snakemake_slurm(work, SLICE, ["profile=smoke", f"cifar10_root={cifar}"])

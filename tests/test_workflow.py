@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,27 +18,13 @@ import pytest
 import yaml
 
 from pipeline import parquet
+from pipeline.checkout import copy_checkout
 from pipeline.train import runs
 from tests import browser
-from tests.conftest import REPO, write_fake_cifar
+from tests.conftest import write_fake_cifar
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-
-
-def _copy_checkout(dest: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    return dest
 
 
 def _run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -83,7 +68,7 @@ def smoke_run(tmp_path_factory):
     params.yaml names the smoke profile and a synthetic CIFAR-10 (the same values are passed to Snakemake as
     --config, so a dry run with them changes nothing). The DVC remote of .dvc/config lies beside ``work``."""
     base = tmp_path_factory.mktemp("smoke")
-    work = _copy_checkout(base / "repo")
+    work = copy_checkout(base / "repo")
     cifar = write_fake_cifar(base / "data", images_per_batch=40)
     params = (work / "params.yaml").read_text()
     params = params.replace("\nprofile: cpu ", "\nprofile: smoke ", 1).replace(
@@ -112,7 +97,7 @@ def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
     claims = pl.read_parquet(work / "results/smoke/claims.parquet")
     figures = {path.name.removesuffix(".svg") for path in (work / "figures").glob("*.svg")}
     new = {"fig1", "fig5", "fig6", "fig7", "fig13", "fig14", "fig15", "fig16", "fig17", "fig18", "fig22", "fig24"}
-    assert new <= figures and len(figures) == 24
+    assert new <= figures and len(figures) == 25 and "stability" in figures  # the 24 of the paper, and one beyond
     targets = figures | {"table1", "table2", "table3", "table4"}  # every figure and table carries its claim checks
     assert set(claims["target"]) == targets
     table1 = pl.read_parquet(work / "tables/table1.parquet")
@@ -138,8 +123,8 @@ def test_html_report_has_every_figure_and_table_and_renders_in_chromium(smoke_ru
     work, _ = smoke_run
     page = (work / "figures/report.html").read_text()
     sections = set(re.findall(r"<section id='(\w+)'>", page))
-    assert sections == {f"fig{i}" for i in range(1, 25)} | {f"table{i}" for i in range(1, 5)}
-    assert page.count("data:image/svg+xml;base64,") == 24 and "Profile <b>smoke</b>" in page
+    assert sections == {f"fig{i}" for i in range(1, 25)} | {f"table{i}" for i in range(1, 5)} | {"stability"}
+    assert page.count("data:image/svg+xml;base64,") == 25 and "Profile <b>smoke</b>" in page
     shot = tmp_path / "report.png"
     assert browser.render(work / "figures/report.html", shot, tmp_path / "chromium") == []
     assert shot.stat().st_size > 100_000
@@ -188,7 +173,7 @@ def test_bad_parameters_stop_the_workflow_with_one_line(smoke_run, override, exp
 def cpu_checkout(tmp_path_factory):
     """A copy of the checkout at the cpu profile with a synthetic CIFAR-10 (for dry runs only)."""
     base = tmp_path_factory.mktemp("cpu")
-    work = _copy_checkout(base / "repo")
+    work = copy_checkout(base / "repo")
     return work, ["--config", f"cifar10_root={write_fake_cifar(base / 'data')}"]
 
 
@@ -206,7 +191,7 @@ def test_each_training_target_trains_exactly_its_own_runs(cpu_checkout, params, 
 
 
 def test_bad_value_in_params_yaml_is_named(tmp_path):
-    work = _copy_checkout(tmp_path)
+    work = copy_checkout(tmp_path)
     text = (work / "params.yaml").read_text()
     (work / "params.yaml").write_text(text.replace("  batch_size: 128\n", "  batch_size: -128\n", 1))
     done = _snakemake(work, "-n", check=False)
@@ -217,7 +202,7 @@ def test_bad_value_in_params_yaml_is_named(tmp_path):
 
 
 def test_missing_local_copy_names_the_file(tmp_path):
-    work = _copy_checkout(tmp_path)
+    work = copy_checkout(tmp_path)
     done = _snakemake(work, "-n", "figures/fig3.svg", "--config", f"cifar10_root={tmp_path / 'nowhere'}", check=False)
     assert (
         done.returncode != 0 and f"{tmp_path / 'nowhere'}/cifar-10-batches-py/data_batch_1" in done.stdout + done.stderr

@@ -37,6 +37,12 @@ def run_job(checkpoint: str, data_npz: str, data_provenance: str, settings: dict
     speed = dataclasses.replace(Speed.from_params(settings), sync_free=False)  # stop at the diverging step
     forward = speed.prepare(model)
     data = DeviceData.from_cifar(batches.load_prepared(data_npz), device, None, 1)
+    available = data.batches_per_epoch(recipe.batch_size)
+    if max(steps) > available:
+        raise ValueError(
+            f"params.yaml: key 'stability.steps': K = {max(steps)} needs more than the {available} mini-batches "
+            f"of one epoch of {data_npz}"
+        )
     name = f"{state['variant_name']}-d{state['depth']}-s{state['seed']}"
     print(f"{name} on {device}: rates {grid[0]:g}..{grid[-1]:g}, K = {sorted(steps)}, {speed}", flush=True)
 
