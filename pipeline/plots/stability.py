@@ -13,7 +13,7 @@ from pipeline.train.runs import decimal
 
 
 def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
-    """Left: largest stable rate (log) vs depth, colour = network, dash = K; hollow points are bounds (the top
+    """Left: largest stable rate (log) vs depth, colour = network, dash and width = K; the point's shape marks a bound (the top
     of the grid, or under its smallest rate, drawn half a grid step below it). Right: none's variance growth."""
     grid = search["lrs"]
     floor = grid[0] / math.sqrt(grid[1] / grid[0])
@@ -27,6 +27,9 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
         K=pl.format("K = {} steps", pl.col("steps")),
     )
     depths = sorted(data["depth"].unique())
+    ks = [f"K = {k} steps" for k in sorted(data["steps"].unique(), reverse=True)]
+    widths = [3.2 - 2.0 * i / max(1, len(ks) - 1) for i in range(len(ks))]
+    network = alt.Color("variant:N", title="network", sort=search["variants"])
     x = alt.X(
         "depth:Q", title="depth (6n+2 ResNet)", scale=alt.Scale(type="log", nice=False), axis=alt.Axis(values=depths)
     )
@@ -38,10 +41,15 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
             scale=alt.Scale(type="log", domain=[floor, grid[-1]]),
             axis=alt.Axis(format="~g"),
         ),
-        color=alt.Color("variant:N", title="network", sort=search["variants"]),
-        strokeDash=alt.StrokeDash("K:N", title="first K steps", legend=alt.Legend(symbolType="stroke")),
+        color=network,
     )
-    lines = base.mark_line()
+    # K by dash and width, the largest K (the claims') solid and widest: where the answers of several K coincide,
+    # the thinner dashed lines stay visible on the wider one
+    k_scale = {"title": "first K steps", "sort": ks}
+    lines = base.mark_line().encode(
+        strokeDash=alt.StrokeDash("K:N", **k_scale, legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2)),
+        strokeWidth=alt.StrokeWidth("K:N", **k_scale, scale=alt.Scale(range=widths), legend=None),
+    )
     points = base.mark_point(size=45, filled=True).encode(
         shape=alt.Shape("bound:N", title="value", sort=["measured", "at least (grid top)", "below the grid"]),
         tooltip=["variant", "depth", "steps", "largest_stable_lr", "bound", "trials"],
@@ -50,9 +58,10 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
     growth = data.filter(pl.col("variance_decades").is_not_null()).unique(["depth"]).sort("depth")
     right = (
         alt.Chart(growth)
-        .mark_line(point=True, color="#e45756")
+        .mark_line(point=True)
         .encode(
             x=x,
+            color=network,
             y=alt.Y("variance_decades:Q", title="decades the channel variance rises over the layers"),
             tooltip=["depth", "variance_decades"],
         )
