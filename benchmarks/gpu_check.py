@@ -38,7 +38,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))  # the other benchmarks are modules of this folder
+# the project (not installed on the GPU machine) and the other benchmarks, modules of this folder
+sys.path[:0] = [str(REPO), str(HERE)]
 
 # (step, time limit in seconds on the GPU): 480 s in all
 STEPS = {
@@ -85,7 +86,7 @@ def paper_params():
 def step_environment(args, sizes) -> list[dict]:
     import torch
 
-    from pipeline.train.job import pick_device
+    from pipeline.train.device import pick_device
 
     device = pick_device(args.device)
     rows = [
@@ -107,7 +108,8 @@ def step_environment(args, sizes) -> list[dict]:
 def step_data(args, sizes) -> list[dict]:
     from pipeline import cifar10
 
-    root = Path(args.cifar10_root) if args.cifar10_root else Path(args.out) / "cifar10"
+    # rebuilt outside OUT, whose files travel back from the GPU machine
+    root = Path(args.cifar10_root) if args.cifar10_root else Path(tempfile.gettempdir()) / "gpu-check-cifar10"
     if not args.cifar10_root:
         start = time.perf_counter()
         subprocess.run([sys.executable, args.tool, args.bundle, str(root)], check=True)
@@ -125,8 +127,8 @@ def step_correctness(args, sizes, compiled: bool) -> list[dict]:
 
     from pipeline import batches, checkpoints
     from pipeline.train.data import DeviceData
+    from pipeline.train.device import pick_device
     from pipeline.train.engine import Recipe, make_optimizer, train_epoch
-    from pipeline.train.job import pick_device
     from pipeline.train.speed import Speed
 
     p = paper_params()
@@ -203,8 +205,8 @@ def step_speed_precision(args, sizes) -> list[dict]:
 def step_epochs(args, sizes) -> list[dict]:
     from pipeline import batches, checkpoints
     from pipeline.train.data import DeviceData
+    from pipeline.train.device import pick_device
     from pipeline.train.engine import Recipe, train
-    from pipeline.train.job import pick_device
     from pipeline.train.runs import Run
     from pipeline.train.speed import Speed
 

@@ -27,8 +27,8 @@ from torchvision.transforms import v2
 
 from pipeline import batches, checkpoints, config
 from pipeline.train.data import DeviceData
+from pipeline.train.device import pick_device
 from pipeline.train.engine import Recipe, make_optimizer, train_epoch
-from pipeline.train.job import pick_device
 from pipeline.train.speed import Speed
 
 REPO = Path(__file__).resolve().parent.parent

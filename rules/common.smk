@@ -65,6 +65,7 @@ CODE = {
     "train": [
         "pipeline/train/data.py",
         "pipeline/train/engine.py",
+        "pipeline/train/device.py",
         "pipeline/train/job.py",
         "pipeline/train/runs.py",
         "pipeline/parquet.py",
@@ -76,6 +77,7 @@ CODE = {
         "pipeline/train/update_job.py",
         "pipeline/train/data.py",
         "pipeline/train/engine.py",
+        "pipeline/train/device.py",
         "pipeline/train/job.py",
         "pipeline/probes/moments.py",
         "pipeline/parquet.py",

@@ -9,8 +9,9 @@ import pytest
 import torch
 from conftest import RECIPE, fake_data, tiny_model
 
+from pipeline import checkpoints, cifar10
 from pipeline.analysis import stability as analysis
-from pipeline.train import stability
+from pipeline.train import stability, stability_job
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
@@ -95,3 +96,15 @@ def test_claims_read_the_fall_in_decades_and_relate_it_to_the_variance_growth():
     assert none_fall.value == pytest.approx(math.log10(0.3 / below)) and "below the grid" in none_fall.quantity
     assert bn_fall.value == pytest.approx(0.4771, abs=1e-3) and bn_fall.agrees
     assert relation.value == pytest.approx(-1.0) and relation.agrees
+
+
+def test_a_k_beyond_one_epoch_stops_the_search_with_the_key_before_any_trial(fake_cifar, params, tmp_path):
+    npz, provenance = tmp_path / "c.npz", tmp_path / "c.json"
+    cifar10.prepare(fake_cifar, npz, provenance)  # 200 training images: 2 mini-batches of 128
+    checkpoint = tmp_path / "bn-d8-s0.pt"
+    checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), checkpoint)
+    settings = {**params["train"], "weight_decay": params["contradictions"]["weight_decay"]}
+    out = tmp_path / "search.parquet"
+    with pytest.raises(ValueError, match=r"key 'stability.steps': K = 3 needs more than the 2 mini-batches"):
+        stability_job.run_job(str(checkpoint), str(npz), str(provenance), settings, GRID, [1, 3], "t", str(out))
+    assert not out.exists()

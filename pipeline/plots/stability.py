@@ -13,8 +13,9 @@ from pipeline.train.runs import decimal
 
 
 def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
-    """Left: largest stable rate (log) vs depth, colour = network, dash and width = K; the point's shape marks a bound (the top
-    of the grid, or under its smallest rate, drawn half a grid step below it). Right: none's variance growth."""
+    """Left: largest stable rate (log) vs depth, colour = network, dash and width = K; the point's shape marks a
+    bound (the top of the grid, or under its smallest rate, drawn half a grid step below it). Right: none's
+    variance growth."""
     grid = search["lrs"]
     floor = grid[0] / math.sqrt(grid[1] / grid[0])
     data = table.with_columns(

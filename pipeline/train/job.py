@@ -18,18 +18,10 @@ import torch
 
 from pipeline import batches, checkpoints, cifar10, parquet, provenance
 from pipeline.train.data import DeviceData
+from pipeline.train.device import pick_device
 from pipeline.train.engine import Outcome, Recipe, save_state, train
 from pipeline.train.runs import Run, plateaued
 from pipeline.train.speed import Speed
-
-
-def pick_device(requested: str) -> torch.device:
-    """'auto' is CUDA when there is a GPU, else the CPU; 'cuda' without a GPU is an error."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("params.yaml: key 'train.device' is 'cuda' but torch sees no GPU")
-    return torch.device(requested)
 
 
 def metrics_frame(run: Run, outcome: Outcome, trained_epochs: int | None = None) -> pl.DataFrame:

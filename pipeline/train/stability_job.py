@@ -14,8 +14,8 @@ import polars as pl
 
 from pipeline import batches, checkpoints, cifar10, parquet, provenance
 from pipeline.train.data import DeviceData
+from pipeline.train.device import pick_device
 from pipeline.train.engine import Recipe, make_optimizer, train_epoch
-from pipeline.train.job import pick_device
 from pipeline.train.speed import Speed
 from pipeline.train.stability import Trial, search, timed
 

@@ -10,8 +10,8 @@ import polars as pl
 from pipeline import batches, checkpoints, cifar10, parquet, provenance
 from pipeline.train import landscape
 from pipeline.train.data import DeviceData
+from pipeline.train.device import pick_device
 from pipeline.train.engine import Recipe
-from pipeline.train.job import pick_device
 
 
 @dataclass(frozen=True)
