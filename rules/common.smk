@@ -90,7 +90,12 @@ CODE = {
         "pipeline/train/runs.py",
         "pipeline/parquet.py",
     ],
-    "stability": ["pipeline/train/stability.py", "pipeline/train/stability_job.py"],
+    "stability": [
+        "pipeline/train/stability.py",
+        "pipeline/train/stability_job.py",
+        "pipeline/train/update_job.py",
+        "pipeline/train/landscape.py",
+    ],
     "stability_analysis": [
         "pipeline/analysis/stability.py",
         "pipeline/analysis/moments.py",

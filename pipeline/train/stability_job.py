@@ -12,12 +12,10 @@ import dataclasses
 
 import polars as pl
 
-from pipeline import batches, checkpoints, cifar10, parquet, provenance
-from pipeline.train.data import DeviceData
-from pipeline.train.device import pick_device
-from pipeline.train.engine import Recipe, make_optimizer, train_epoch
+from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
 from pipeline.train.stability import Trial, search, timed
+from pipeline.train.update_job import UpdateJob
 
 SCHEMA = {
     "lr": pl.Float64,
@@ -28,22 +26,20 @@ SCHEMA = {
 }
 
 
-def run_job(checkpoint: str, data_npz: str, data_provenance: str, settings: dict, grid, steps, profile: str, out: str):
-    """Search one checkpoint's largest stable rate (``grid``, every K of ``steps``) and write the trials."""
-    device = pick_device(settings["device"])
-    model, state = checkpoints.load_model(checkpoint, device)
+def run_job(job: UpdateJob, grid, steps, out: str) -> pl.DataFrame:
+    """Search the largest stable rate of ``job``'s checkpoint (``grid``, every K of ``steps``); write the trials."""
+    model, state, data, recipe = job.setup()
     initial = copy.deepcopy(model.state_dict())
-    recipe = Recipe.from_params(settings, settings["weight_decay"])
-    speed = dataclasses.replace(Speed.from_params(settings), sync_free=False)  # stop at the diverging step
+    speed = dataclasses.replace(Speed.from_params(job.train), sync_free=False)  # stop at the diverging step
     forward = speed.prepare(model)
-    data = DeviceData.from_cifar(batches.load_prepared(data_npz), device, None, 1)
     available = data.batches_per_epoch(recipe.batch_size)
     if max(steps) > available:
         raise ValueError(
             f"params.yaml: key 'stability.steps': K = {max(steps)} needs more than the {available} mini-batches "
-            f"of one epoch of {data_npz}"
+            f"of one epoch of {job.data_npz}"
         )
     name = f"{state['variant_name']}-d{state['depth']}-s{state['seed']}"
+    device = data.train_x.device
     print(f"{name} on {device}: rates {grid[0]:g}..{grid[-1]:g}, K = {sorted(steps)}, {speed}", flush=True)
 
     def attempt(lr: float, k: int) -> tuple[int | None, float | None, int]:
@@ -55,16 +51,8 @@ def run_job(checkpoint: str, data_npz: str, data_provenance: str, settings: dict
         return None, None, len(trained["step_losses"])
 
     trials: list[Trial] = search(list(grid), list(steps), timed(attempt), lambda line: print(line, flush=True))
-    frame = pl.DataFrame([dataclasses.asdict(t) for t in trials], schema=SCHEMA).with_columns(
-        variant=pl.lit(state["variant_name"]),
-        depth=pl.lit(state["depth"], pl.Int32),
-        seed=pl.lit(state["seed"], pl.Int32),
-    )
-    record = provenance.record(
-        profile,
-        {**dataclasses.asdict(recipe), "lrs": list(grid), "steps": list(steps), "device": str(device), "run": name},
-        cifar10.load_provenance(data_provenance),
-    )
-    parquet.write(frame, out, record)
+    frame = pl.DataFrame([dataclasses.asdict(t) for t in trials], schema=SCHEMA)
+    settings = {**dataclasses.asdict(recipe), "lrs": list(grid), "steps": list(steps), "device": str(device)}
+    job.write(frame, out, state, settings)
     print(f"{name}: {len(trials)} trials, {frame['steps'].sum()} steps in {frame['seconds'].sum():.0f} s", flush=True)
     return frame

@@ -16,8 +16,9 @@ from pipeline.train.engine import Recipe
 
 @dataclass(frozen=True)
 class UpdateJob:
-    """One initial checkpoint, the prepared data (the full training set: single updates are the first steps of
-    the paper's recipe, whatever a reduced profile trains its runs on), the training recipe and the profile."""
+    """One initial checkpoint, the prepared data (the full training set: single updates and stability searches
+    take the first steps of the paper's recipe, whatever a reduced profile trains its runs on), the training
+    recipe and the profile."""
 
     checkpoint: str
     data_npz: str

@@ -12,7 +12,7 @@ with logged(sm):
     rates = stability.rates(parquet.read_all(sm.input.searches), search["lrs"], search["steps"])
     growth = stability.variance_growth(parquet.read_all(sm.input.moments))
     table = stability.table(rates, growth, search["variants"][1])
-    record = parquet.combined_provenance(sm.input.searches, ("run",))
+    record = parquet.combined_provenance(sm.input.searches, ("variant", "depth"))
     parquet.write(table, sm.output.parquet, record)
     write_text(sm.output.table, stability.markdown(table, search["lrs"], profile))
     checks = claims.frame(stability.claims(table, growth, rules, search, profile))

@@ -2,16 +2,8 @@
 
 from pipeline.jobs import logged
 from pipeline.train.stability_job import run_job
+from pipeline.train.update_job import UpdateJob
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    run_job(
-        sm.input.checkpoint,
-        sm.input.data,
-        sm.input.provenance,
-        {**sm.params.recipe, **sm.params.execution.train_settings()},
-        sm.params.search["lrs"],
-        sm.params.search["steps"],
-        sm.params.profile,
-        sm.output[0],
-    )
+    run_job(UpdateJob.from_snakemake(sm), sm.params.search["lrs"], sm.params.search["steps"], sm.output[0])
