@@ -17,6 +17,7 @@ import pickle
 import shutil
 import tempfile
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -64,13 +65,62 @@ def md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+def digest(sums: dict[str, str]) -> str:
+    """One md5 over every source file's md5 (in the layout's order): a byte changed in any file changes it."""
+    return hashlib.md5("".join(f"{name} {sums[name]}\n" for name in SOURCE_FILES).encode()).hexdigest()
+
+
+class Refused(pickle.UnpicklingError):
+    """A pickle that asks for something a CIFAR-10 batch never holds."""
+
+
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    """How protocol-2 pickles written by Python 3 spell bytes (``_codecs.encode(text, 'latin1')``), and only that."""
+    if encoding != "latin1":
+        raise Refused(f"_codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+# numpy's array reconstructor, under the module name of the numpy that wrote the file (1.x or 2.x).
+_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+
+
+class BatchUnpickler(pickle.Unpickler):
+    """Unpickles what a CIFAR-10 batch holds and nothing else: dicts, lists, bytes, str, ints and numpy arrays.
+
+    ``pickle.load`` would call whatever callable a file names (``os.system`` included); a copy of the data from
+    anywhere but the canonical source must not be able to run code. Every global the file asks for is checked
+    against this list; anything else is refused before it is called.
+    """
+
+    ALLOWED: ClassVar[dict[tuple[str, str], object]] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+        ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+        ("_codecs", "encode"): _latin1_bytes,
+    }
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise Refused(
+                f"refused to load {module}.{name}: a CIFAR-10 batch holds only dicts, lists, bytes, str, ints and "
+                "numpy arrays"
+            ) from None
+
+
 def load_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read one pickled batch: uint8 images (N, 3, 32, 32) and int64 labels (N,), checked for shape and range."""
+    """Read one pickled batch (:class:`BatchUnpickler`: no code runs): uint8 images (N, 3, 32, 32) and int64
+    labels (N,), checked for shape and range."""
     if not path.is_file():
         raise CifarError(f"{path}: missing (expected the {FOLDER} layout that torchvision downloads)")
     try:
         with open(path, "rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")
+            batch = BatchUnpickler(handle, encoding="bytes").load()
+    except Refused as exc:
+        raise CifarError(f"{path}: not a CIFAR-10 batch, nothing from it was run: {exc}") from exc
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as exc:
         raise CifarError(f"{path}: not a readable CIFAR-10 batch, truncated or corrupt ({exc})") from exc
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
@@ -128,6 +178,7 @@ def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path)
     provenance = {
         "source": str(source_folder(root)),
         "md5": sums,
+        "digest": digest(sums),
         "canonical": not noncanonical,
         "noncanonical_files": noncanonical,
         "n_train": int(train_x.shape[0]),

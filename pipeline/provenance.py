@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from pipeline import cifar10
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -29,4 +31,5 @@ def record(profile: str, params: dict, data: dict | None = None) -> dict:
     rec = {"profile": profile, "params": params, "code_version": code_version()}
     if data is not None:
         rec["data"] = {k: data[k] for k in ("source", "md5", "canonical", "noncanonical_files")}
+        rec["data"]["digest"] = cifar10.digest(data["md5"])
     return rec

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -64,6 +65,49 @@ def test_bad_sources_fail_clearly_and_write_nothing(fake_cifar, tmp_path, damage
     with pytest.raises(cifar10.CifarError, match=expected):
         _prepare(fake_cifar, tmp_path)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+class _RunsACommand:
+    """A pickle payload whose loading would run a shell command (what a hostile copy of the data could hold)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_hostile_pickle_is_refused_and_runs_nothing(fake_cifar, tmp_path):
+    marker = tmp_path / "ran"
+    hostile = pickle.dumps({b"data": _RunsACommand(marker), b"labels": [0]}, protocol=2)
+    pickle.loads(pickle.dumps(_RunsACommand(tmp_path / "control")))  # the payload is live with plain pickle
+    assert (tmp_path / "control").exists()
+    (fake_cifar / cifar10.FOLDER / "test_batch").write_bytes(hostile)
+    with pytest.raises(cifar10.CifarError) as refused:
+        _prepare(fake_cifar, tmp_path)
+    message = str(refused.value)
+    assert "test_batch" in message and "refused to load posix.system" in message and "\n" not in message
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_one_flipped_byte_anywhere_changes_what_the_figures_say(fake_cifar, tmp_path, monkeypatch):
+    from pipeline import provenance
+    from pipeline.plots import render
+
+    folder = fake_cifar / cifar10.FOLDER
+    monkeypatch.setattr(cifar10, "CANONICAL_MD5", {p.name: cifar10.md5(p) for p in cifar10.source_paths(fake_cifar)})
+    before = render.provenance_line(provenance.record("cpu", {}, _prepare(fake_cifar, tmp_path)))
+    assert "canonical CIFAR-10, data digest" in before
+    raw = bytearray((folder / "test_batch").read_bytes())
+    raw[-200] ^= 0x01  # inside the image bytes: the batch still loads
+    (folder / "test_batch").write_bytes(bytes(raw))
+    after = render.provenance_line(provenance.record("cpu", {}, _prepare(fake_cifar, tmp_path)))
+    assert "non-canonical CIFAR-10 copy (test_batch differs from the canonical md5s)" in after
+    digest = re.compile(r"data digest ([0-9a-f]{8})")
+    assert digest.search(after).group(1) != digest.search(before).group(1)
 
 
 def test_offline_download_fails_clearly_and_leaves_nothing(tmp_path, monkeypatch):

@@ -8,14 +8,22 @@ from pathlib import Path
 import altair as alt
 import polars as pl
 
+from pipeline import cifar10
 from pipeline.atomic import atomic_path
 
 
 def describe_data(data: dict) -> str:
-    """One line for a figure subtitle: canonical CIFAR-10 or not, and a short fingerprint of the files."""
-    kind = "canonical CIFAR-10" if data["canonical"] else "non-canonical CIFAR-10 copy (md5 differs from canonical)"
-    fingerprint = data["md5"].get("data_batch_1", "?")[:8]
-    return f"{kind}, data_batch_1 md5 {fingerprint}"
+    """One line for a figure subtitle: which source files differ from the canonical CIFAR-10, and one digest over
+    all seven files (:func:`pipeline.cifar10.digest`), so a byte changed in any of them changes the figure."""
+    differing = data.get("noncanonical_files", [])
+    if not differing:
+        kind = "canonical CIFAR-10"
+    elif len(differing) == len(cifar10.SOURCE_FILES):
+        kind = "non-canonical CIFAR-10 copy (all 7 files differ from the canonical md5s)"
+    else:
+        verb = "differs" if len(differing) == 1 else "differ"
+        kind = f"non-canonical CIFAR-10 copy ({', '.join(differing)} {verb} from the canonical md5s)"
+    return f"{kind}, data digest {cifar10.digest(data['md5'])[:8]}"
 
 
 def provenance_line(provenance: dict) -> str:

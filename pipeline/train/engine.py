@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.atomic import atomic_path
+from pipeline.jobs import progress
 from pipeline.models import ResNet
 from pipeline.train.data import DeviceData, epoch_generator
 from pipeline.train.runs import Run
@@ -209,7 +210,7 @@ def train(
         log(f"resuming {run.name} after epoch {first_epoch}")
     steps = data.batches_per_epoch(recipe.batch_size)
     classes = model.fc.out_features
-    for epoch in range(first_epoch, run.epochs):
+    for epoch in progress(range(first_epoch, run.epochs), run.epochs, f"{run.name} epochs", initial=first_epoch):
         start = time.perf_counter()
         lr = run.lr_at(epoch, list(recipe.milestones), recipe.decay)
         trained = train_epoch(model, optimizer, data, recipe, run.seed, epoch, lr, speed, forward)

@@ -20,6 +20,7 @@ import polars as pl
 import torch
 import torch.nn.functional as F
 
+from pipeline.jobs import progress
 from pipeline.models import ResNet
 from pipeline.train.data import DeviceData, epoch_generator
 from pipeline.train.engine import Recipe, make_optimizer
@@ -63,7 +64,8 @@ def find_diverging_update(model: ResNet, data: DeviceData, recipe: Recipe, lr: f
     optimizer = make_optimizer(model, recipe, lr)
     params = list(model.parameters())
     previous = None
-    for step, (images, labels) in enumerate(training_steps(data, recipe, seed)):
+    steps = progress(training_steps(data, recipe, seed), max_steps, "steps (until the loss diverges, at most)")
+    for step, (images, labels) in enumerate(steps):
         if step >= max_steps:
             raise ValueError(f"no mini-batch loss above {recipe.divergence_loss:g} in {max_steps} steps at lr {lr:g}")
         loss = batch_loss(model, images, labels)
@@ -122,7 +124,7 @@ def losses_along(
 ) -> list[float]:
     """The batch loss at start - s x direction for every s in ``scales``."""
     out = []
-    for scale in scales:
+    for scale in progress(scales, len(scales), "points along the update"):
         along(model, start, direction, scale)
         out.append(float(batch_loss(model, images, labels)))
     return out
@@ -165,7 +167,8 @@ def diverging_path(model: ResNet, data: DeviceData, recipe: Recipe, settings: di
     along(model, update.params, update.direction, lr)
     end_error = max(float((p - a).abs().max()) for p, a in zip(model.parameters(), update.after, strict=True))
     frames = []
-    for t in torch.linspace(0, 1, settings["moment_points"]).tolist():
+    points = torch.linspace(0, 1, settings["moment_points"]).tolist()
+    for t in progress(points, len(points), "channel moments along the update"):
         along(model, update.params, update.direction, t * lr)
         frames.append(
             channel_moments(model, [(update.images, update.labels)], stem_is_layer_1)
@@ -182,7 +185,7 @@ def batch_landscape(model: ResNet, data: DeviceData, recipe: Recipe, lr: float, 
     etas = torch.logspace(settings["min_step"], settings["max_step"], settings["points"]).tolist()
     start = [p.detach().clone() for p in model.parameters()]
     frames = []
-    for batch in settings["batches"]:
+    for batch in progress(settings["batches"], len(settings["batches"]), "mini-batches"):
         set_params(model, start)
         theta, images, labels, grads = gradient_at_step(model, data, recipe, lr, seed, batch - 1)
         losses = losses_along(model, theta, grads, [0.0, *etas], images, labels)
