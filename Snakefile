@@ -21,28 +21,50 @@ include: "rules/rmt.smk"
 include: "rules/stability.smk"
 
 
+# Every figure and table with its claims; like every aggregate below, it also writes figures/claims.md and
+# figures/report.html for what it built (a rule without output: it runs, in seconds, whenever it is asked for).
+# The complete build also writes the claims metrics file (figures/claims.<profile>.json, rule claims).
 rule all:
     default_target: True
     input:
-        FIGURES,
-        TABLES,
-        "figures/claims.md",
-        "figures/report.html",
+        **aggregate_inputs("all"),
+        metrics=f"figures/claims.{PROFILE}.json",
+    log:
+        f"logs/{PROFILE}/summary_all.log",
+    conda:
+        "envs/figures.yaml"
+    params:
+        **aggregate_summary("all"),
+    script:
+        "rules/scripts/summary.py"
+
+
+# The DVC stage's name for the same target.
+use rule all as figures with:
+    log:
+        f"logs/{PROFILE}/summary_figures.log",
 
 
 # Every figure and table that needs no training run (init probes, single updates, random matrices): minutes on
 # a CPU at the cpu profile.
-rule without_training:
+use rule all as without_training with:
     input:
-        [f for f in FIGURES if Path(f).stem not in TRAIN_TARGETS],
-        [t for t in TABLES if Path(t).stem not in TRAIN_TARGETS],
+        **aggregate_inputs("without_training"),
+    log:
+        f"logs/{PROFILE}/summary_without_training.log",
+    params:
+        **aggregate_summary("without_training"),
 
 
 # Every training figure and table (Fig. 1, 15, 16, 17, Tables 2, 3) with its claims: at the cpu profile the
 # reduced training scale of params.yaml, at the paper profile the paper's.
-rule training:
+use rule all as training with:
     input:
-        [f for f in FIGURES + TABLES if Path(f).stem in TRAIN_TARGETS],
+        **aggregate_inputs("training"),
+    log:
+        f"logs/{PROFILE}/summary_training.log",
+    params:
+        **aggregate_summary("training"),
 
 
 # Aggregate targets, one per DVC stage (dvc.yaml): each builds one artifact family of the active profile.
@@ -94,11 +116,3 @@ rule rmt_tables:
 rule stability_searches:
     input:
         STABILITY["searches"],
-
-
-rule figures:
-    input:
-        FIGURES,
-        TABLES,
-        "figures/claims.md",
-        "figures/report.html",

@@ -66,8 +66,8 @@ def md5(path: Path) -> str:
 
 
 def digest(sums: dict[str, str]) -> str:
-    """One md5 over every source file's md5 (in the layout's order): a byte changed in any file changes it."""
-    return hashlib.md5("".join(f"{name} {sums[name]}\n" for name in SOURCE_FILES).encode()).hexdigest()
+    """One md5 over every recorded source file's name and md5: a byte changed in any file changes it."""
+    return hashlib.md5("".join(f"{name} {md5}\n" for name, md5 in sorted(sums.items())).encode()).hexdigest()
 
 
 class Refused(pickle.UnpicklingError):

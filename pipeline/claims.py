@@ -116,6 +116,13 @@ def write(table: pl.DataFrame, parquet_path: str | Path, markdown_path: str | Pa
     write_markdown(table, markdown_path)
 
 
+def summary(table: pl.DataFrame, title: str, not_built: str) -> str:
+    """``figures/claims.md`` of an aggregate target: what it covers, the tally, the checks, what it left out."""
+    agreeing = int(table["agrees"].sum())
+    lines = [f"# {title}", "", f"{table.height} claim checks, {agreeing} agree with the paper.", "", markdown(table)]
+    return "\n".join(lines + ([not_built, ""] if not_built else []))
+
+
 def gather(paths: Iterable[str | Path]) -> pl.DataFrame:
     """All claim rows of the given Parquet files, in the given order."""
     return pl.concat([pl.read_parquet(p) for p in paths], how="vertical")

@@ -1,11 +1,12 @@
 """One self-contained HTML report of the reproduction: ``python -m pipeline.report [--profile P] [--out F]``.
 
-It gathers what exists so far, so it can be made at any point of a long run: every figure under figures/ (the
-SVG embedded as a data URI, so nothing is fetched and the figures' element ids cannot clash), every table under
-tables/ (from its Parquet twin), every claim check of the profile (results/<profile>/claims/*.parquet: the
-paper's claim, the reproduced number, the rule and whether they agree) and the provenance each claim file
-carries (profile, code version, data files and md5 sums, parameters). No script, no external resource: one file
-to mail or archive. Snakemake's target ``figures/report.html`` makes it after every figure and table.
+Each aggregate Snakemake target (``all``, ``without_training``, ``training``) writes ``figures/report.html`` from
+exactly its declared inputs: every figure it built (the SVG embedded as a data URI, so nothing is fetched and
+the figures' element ids cannot clash), every table (from its Parquet twin), every claim check (the paper's
+claim, the reproduced number, the rule and whether they agree) and the provenance each claim file carries
+(profile, code version, data digest and md5 sums, parameters), and it names the targets it did not build. The
+command line gathers whatever exists so far, so it can be made at any point of a long run. No script, no
+external resource: one file to mail or archive.
 """
 
 from __future__ import annotations
@@ -45,24 +46,39 @@ def _order(name: str) -> tuple[int, int, str]:
     return (kind == "table", int(number), "")
 
 
-def collect(root: Path, profile: str) -> list[Target]:
-    """Every figure and table found under ``root`` with the claim checks and provenance of ``profile``."""
+def collect(
+    figures: list[Path], tables: list[Path], claim_files: list[Path], only: set[str] | None = None
+) -> list[Target]:
+    """The targets of the given files (figure SVGs, table Parquet twins, claim Parquet files), restricted to the
+    names in ``only`` when given: a claim file may cover targets that were not asked for."""
     targets: dict[str, Target] = {}
 
-    def target(name: str) -> Target:
-        return targets.setdefault(name, Target(name))
+    def target(name: str) -> Target | None:
+        return None if only is not None and name not in only else targets.setdefault(name, Target(name))
 
-    for svg in sorted((root / "figures").glob("*.svg")):
-        target(svg.stem).image = svg
-    for table in sorted((root / "tables").glob("*.parquet")):
-        target(table.stem).table = table
-    for claims_file in sorted((root / "results" / profile / "claims").glob("*.parquet")):
+    for svg in figures:
+        if (t := target(Path(svg).stem)) is not None:
+            t.image = Path(svg)
+    for table in tables:
+        if (t := target(Path(table).stem)) is not None:
+            t.table = Path(table)
+    for claims_file in claim_files:
         checks = pl.read_parquet(claims_file)
         record = parquet.provenance(claims_file)
         for (name,), rows in checks.group_by("target", maintain_order=True):
-            target(name).claims = rows
-            target(name).provenance = record
+            if (t := target(name)) is not None:
+                t.claims, t.provenance = rows, record
     return sorted(targets.values(), key=lambda t: _order(t.name))
+
+
+def found(root: Path, profile: str) -> list[Target]:
+    """Every figure and table found under ``root`` so far, with the claim checks and provenance of ``profile``
+    (the command-line report, made at any point of a long run)."""
+    return collect(
+        sorted((root / "figures").glob("*.svg")),
+        sorted((root / "tables").glob("*.parquet")),
+        sorted((root / "results" / profile / "claims").glob("*.parquet")),
+    )
 
 
 def _claims_table(claims: pl.DataFrame) -> str:
@@ -134,8 +150,9 @@ section { margin-top: 2em; } .prov, .missing { color: #555; } nav a { margin-rig
 """
 
 
-def render(targets: list[Target], profile: str) -> str:
-    """The report's HTML: a summary of the claim checks, then one section per figure and table."""
+def render(targets: list[Target], profile: str, title: str = "", not_built: str = "") -> str:
+    """The report's HTML: what it covers (``title``, and ``not_built``: the targets it leaves out, in words), a
+    summary of the claim checks, then one section per figure and table."""
     checks = [t.claims for t in targets if t.claims is not None]
     every = pl.concat(checks) if checks else None
     agreeing = int(every["agrees"].sum()) if every is not None else 0
@@ -147,11 +164,13 @@ def render(targets: list[Target], profile: str) -> str:
         _claims_table(every.filter(~pl.col("agrees"))) if every is not None and agreeing < every.height else ""
     )
     nav = "<nav>" + "".join(f"<a href='#{t.name}'>{t.name}</a>" for t in targets) + "</nav>"
+    scope = f"<p>{html.escape(title)}</p>" if title else ""
+    missing = f"<p class='missing'>{html.escape(not_built)}</p>" if not_built else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>Understanding Batch Normalization: reproduction report ({html.escape(profile)})</title>"
         f"<style>{STYLE}</style></head><body><h1>Understanding Batch Normalization: reproduction report</h1>"
-        f"<p>Profile <b>{html.escape(profile)}</b>.</p>{summary}"
+        f"<p>Profile <b>{html.escape(profile)}</b>.</p>{scope}{missing}{summary}"
         + (f"<h2>Claims that disagree</h2>{disagreeing}" if disagreeing else "")
         + nav
         + "".join(_section(t) for t in targets)
@@ -159,11 +178,9 @@ def render(targets: list[Target], profile: str) -> str:
     )
 
 
-def write(root: Path, profile: str, out: Path) -> list[Target]:
-    """Collect under ``root``, render and write ``out`` atomically; returns what it shows."""
-    targets = collect(root, profile)
-    atomic.write_text(out, render(targets, profile))
-    return targets
+def write(targets: list[Target], profile: str, out: Path, title: str = "", not_built: str = "") -> None:
+    """Render ``targets`` and write ``out`` atomically."""
+    atomic.write_text(out, render(targets, profile, title, not_built))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -172,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("figures/report.html"))
     args = parser.parse_args(argv)
     profile = args.profile or params_file.load("params.yaml", {})["profile"]
-    shown = write(Path("."), profile, args.out)
+    shown = found(Path("."), profile)
+    write(shown, profile, args.out, "Everything found under figures/ and tables/ so far.")
     print(f"{args.out}: {len(shown)} figures and tables")
 
 

@@ -1,8 +1,10 @@
 # Parameters and helpers shared by every rule file. params.yaml is read here, once, merged with the active
 # profile and --config, and validated; nothing else reads it.
 import sys
+from pathlib import Path
 
 from pipeline import config as params_file
+from pipeline.analysis.training import reduced_scale
 from pipeline.cifar10 import SOURCE_FILES, source_paths
 from pipeline.train import runs as train_runs
 
@@ -215,15 +217,57 @@ STABILITY = {
         for d in _S["depths"]
     ],
 }
-CLAIMS = [
-    f"results/{PROFILE}/claims/fig3.parquet",
-    f"results/{PROFILE}/claims/rmt.parquet",
-    f"results/{PROFILE}/claims/gradients.parquet",
-    f"results/{PROFILE}/claims/activations.parquet",
-    *[f"results/{PROFILE}/claims/{t}.parquet" for t in train_runs.TARGETS],
-    f"results/{PROFILE}/claims/updates.parquet",
-    f"results/{PROFILE}/claims/stability.parquet",
-]
+# The claims file that checks each figure and table (one file per probe family, one per training target).
+_C = f"results/{PROFILE}/claims"
+CLAIM_FILE = {
+    "fig3": f"{_C}/fig3.parquet",
+    **{fig: f"{_C}/rmt.parquet" for fig in RMT_FIGURES},
+    **{target: f"{_C}/gradients.parquet" for target in GRADIENT_TARGETS},
+    **{fig: f"{_C}/activations.parquet" for fig in ACTIVATION_FIGURES},
+    **{target: f"{_C}/{target}.parquet" for target in train_runs.TARGETS},
+    **{fig: f"{_C}/updates.parquet" for fig in UPDATE_FIGURES},
+    "stability": f"{_C}/stability.parquet",
+}
+CLAIMS = list(dict.fromkeys(CLAIM_FILE.values()))
+# The aggregate targets: each builds its figures and tables and writes figures/claims.md and figures/report.html
+# for them, naming what it left out (rules/scripts/summary.py).
+_EVERY = [Path(f).stem for f in FIGURES + TABLES]
+AGGREGATES = {
+    "all": _EVERY,
+    "without_training": [t for t in _EVERY if t not in TRAIN_TARGETS],
+    "training": [t for t in _EVERY if t in TRAIN_TARGETS],
+}
+
+
+def aggregate_inputs(name):
+    """What an aggregate target builds and summarizes: figure SVGs, table Parquet twins, claims files."""
+    targets = AGGREGATES[name]
+    return {
+        "figures": [f for f in FIGURES if Path(f).stem in targets],
+        "tables": [
+            t.replace(".md", ".parquet") for t in TABLES if Path(t).stem in targets
+        ],
+        "claims": list(dict.fromkeys(CLAIM_FILE[t] for t in targets)),
+    }
+
+
+def aggregate_summary(name):
+    """The summary's title and the sentence naming the targets the aggregate does not build, and which does."""
+    left_out = {
+        other: [t for t in targets if t not in AGGREGATES[name]]
+        for other, targets in AGGREGATES.items()
+        if other != "all"
+    }
+    missing = "; ".join(
+        f"{', '.join(targets)} (`snakemake {other}`)"
+        for other, targets in left_out.items()
+        if targets
+    )
+    return {
+        "profile": PROFILE,
+        "title": f"Claim checks of `snakemake {name}` (profile {PROFILE})",
+        "not_built": f"Not built by this target: {missing}." if missing else "",
+    }
 
 
 wildcard_constraints:

@@ -36,16 +36,26 @@ rule figure_fig3:
         "scripts/figure_fig3.py"
 
 
+# Every claim check of a complete build in one table, and the claims metrics file (git-tracked for the cpu
+# profile: pipeline/findings.py, `dvc metrics show`).
 rule claims:
     input:
-        CLAIMS,
+        claims=CLAIMS,
+        code=CODE["claims"] + ["pipeline/findings.py"],
     output:
         table=f"results/{PROFILE}/claims.parquet",
-        markdown="figures/claims.md",
+        metrics=f"figures/claims.{PROFILE}.json",
     log:
         f"logs/{PROFILE}/claims.log",
     conda:
         "../envs/figures.yaml"
+    params:
+        profile=PROFILE,
+        reduced=[
+            t
+            for t in TRAIN_TARGETS
+            if reduced_scale(train_runs.experiment_params(t, P))
+        ],
     script:
         "scripts/claims.py"
 
@@ -267,23 +277,3 @@ rule figure_updates:
         threshold=lookup(dpath="train/divergence_loss", within=P),
     script:
         "scripts/figure_updates.py"
-
-
-# One self-contained HTML file: every figure and table, the claim checks, provenance (pipeline/report.py;
-# `python -m pipeline.report` makes the same file from whatever exists so far).
-rule html_report:
-    input:
-        FIGURES,
-        TABLES,
-        CLAIMS,
-        code=["pipeline/report.py"],
-    output:
-        "figures/report.html",
-    log:
-        f"logs/{PROFILE}/html_report.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        profile=PROFILE,
-    script:
-        "scripts/html_report.py"

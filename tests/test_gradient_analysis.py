@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.analysis import gradients as analysis
 from pipeline.plots import gradients as plots
+from pipeline.plots import render
 
 PROVENANCE = {
     "profile": "smoke",
@@ -78,14 +79,50 @@ def test_fig2_and_fig23_claims_and_charts():
     )
     assert [c.agrees for c in fig23] == [True, True, True]
     spec = plots.fig23(points, 54, NO_CLAIMS, PROVENANCE).to_dict()
-    dots = spec["layer"][1]
-    assert dots["mark"]["type"] == "circle" and dots["encoding"]["x"]["scale"]["type"] == "log"
-    assert (dots["encoding"]["x"]["field"], dots["encoding"]["y"]["field"]) == ("a", "d")
+    assert [panel["layer"][0]["title"] for panel in spec["hconcat"]] == ["bn", "none"]
+    cells = spec["hconcat"][0]["layer"][0]  # a 2-D density: one rectangle per non-empty cell, not one mark a point
+    assert cells["mark"]["type"] == "rect" and cells["encoding"]["x"]["scale"]["type"] == "log"
+    assert cells["encoding"]["color"]["field"] == "count"
+    drawn = sum(len(v) for k, v in spec["datasets"].items() if v and "count" in v[0])
+    assert drawn <= 2 * render.DENSITY_CELLS**2 and any("2-D density" in line for line in spec["title"]["subtitle"])
     histograms = analysis.gradient_histograms(params, 55, 20)
     assert histograms.group_by("variant").agg(pl.col("count").sum())["count"].to_list() == [500, 500]
     spec2 = plots.fig2(histograms, 55, NO_CLAIMS, PROVENANCE).to_dict()
     assert [p["title"] for p in spec2["hconcat"]] == ["bn", "none"]
-    assert all(p["encoding"]["y"]["scale"]["type"] == "log" for p in spec2["hconcat"])
+    for panel, variant in zip(spec2["hconcat"], ["bn", "none"], strict=True):
+        assert panel["encoding"]["y"]["scale"]["type"] == "log" and panel["mark"]["type"] == "rect"
+        low, high = panel["encoding"]["x"]["scale"]["domain"]
+        assert low == -high  # the histogram's symmetric range, whatever bins are empty
+        shown = spec2["datasets"][panel["data"]["name"]]
+        assert all(row["count"] > 0 for row in shown)  # empty bins are not drawn
+        assert len(shown) == histograms.filter(pl.col("variant") == variant, pl.col("count") > 0).height
+
+
+def test_density_cells_keep_every_point_and_share_edges():
+    rng = np.random.default_rng(0)
+    points = pl.DataFrame({"g": ["a"] * 5000 + ["b"] * 10, "x": rng.lognormal(size=5010), "y": rng.normal(size=5010)})
+    cells = render.density_cells(points, "x", "y", "g", log_x=True, log_y=False)
+    assert cells.group_by("g").agg(pl.col("count").sum()).sort("g")["count"].to_list() == [5000, 10]
+    assert cells.height <= 2 * render.DENSITY_CELLS**2 and (cells["x_hi"] > cells["x_lo"]).all()
+    assert cells["x_lo"].min() == pytest.approx(points["x"].min()) and cells["x_hi"].max() == pytest.approx(
+        points["x"].max()
+    )
+
+
+def test_every_log_axis_gets_one_label_format():
+    spec = {
+        "hconcat": [
+            {"encoding": {"x": {"field": "a", "scale": {"type": "log"}}, "y": {"field": "b"}}},
+            {"encoding": {"y": {"field": "c", "scale": {"type": "log"}, "axis": {"title": "t"}}}},
+            {"encoding": {"color": {"field": "n", "scale": {"type": "log"}}}},
+            {"encoding": {"y": {"field": "c", "scale": {"type": "log"}, "axis": None}}},
+        ]
+    }
+    render.label_log_scales(spec)
+    x, y, color, hidden = (next(iter(p["encoding"].values())) for p in spec["hconcat"])
+    assert x["axis"] == {"format": "~e"} and "axis" not in spec["hconcat"][0]["encoding"]["y"]
+    assert y["axis"] == {"format": "~e", "title": "t"} and color["legend"] == {"format": "~e"}
+    assert hidden["axis"] is None
 
 
 def test_dead_parameters_are_left_out_of_the_scatter():
@@ -135,6 +172,11 @@ def test_fig4_spread_and_claims():
     spec = plots.fig4(_logits(0.2), NO_CLAIMS, PROVENANCE).to_dict()
     assert [p["mark"]["type"] for p in spec["hconcat"]] == ["rect", "rect"]
     assert spec["resolve"]["scale"]["color"] == "independent"
+    subtitle = spec["title"]["subtitle"]  # the dominant column is named, with how strongly it is favored
+    assert (
+        "none: 100% of the images put their largest softmax on class 8 (mean probability 1.00), hence its column."
+        in subtitle
+    )
 
 
 def _channels(none_slope: float) -> pl.DataFrame:

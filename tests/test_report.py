@@ -33,7 +33,8 @@ def _project(root):
 
 def test_report_orders_targets_embeds_figures_and_lists_disagreements(tmp_path):
     _project(tmp_path)
-    targets = report.write(tmp_path, "p", tmp_path / "out.html")
+    targets = report.found(tmp_path, "p")
+    report.write(targets, "p", tmp_path / "out.html")
     assert [t.name for t in targets] == ["fig3", "fig12", "table1"]  # numeric order, figures first
     page = (tmp_path / "out.html").read_text()
     assert page.index("id='fig3'") < page.index("id='fig12'") < page.index("id='table1'")
@@ -47,9 +48,21 @@ def test_report_orders_targets_embeds_figures_and_lists_disagreements(tmp_path):
     assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from anywhere
 
 
+def test_a_report_of_declared_files_shows_only_the_targets_asked_for(tmp_path):
+    _project(tmp_path)
+    (tmp_path / "figures/fig9.svg").write_text(SVG)  # present, but not declared: not shown
+    claim_file = tmp_path / "results/p/claims/some.parquet"
+    shown = report.collect([tmp_path / "figures/fig3.svg"], [], [claim_file], {"fig3"})
+    assert [t.name for t in shown] == ["fig3"] and shown[0].claims.height == 1  # table1's check left out
+    report.write(shown, "p", tmp_path / "out.html", "Claim checks of x", "Not built by this target: fig9.")
+    page = (tmp_path / "out.html").read_text()
+    assert "fig9" not in page.replace("Not built by this target: fig9.", "") and "(a)/(d)" not in page
+    assert "Claim checks of x" in page and "1 figures and tables; 1 claim checks, 1 agree" in page
+
+
 def test_headless_chromium_renders_the_report_and_reports_console_errors(tmp_path):
     _project(tmp_path)
-    report.write(tmp_path, "p", tmp_path / "out.html")
+    report.write(report.found(tmp_path, "p"), "p", tmp_path / "out.html")
     shot = tmp_path / "out.png"
     assert render(tmp_path / "out.html", shot, tmp_path / "chromium") == []
     assert shot.stat().st_size > 10_000

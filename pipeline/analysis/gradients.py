@@ -174,7 +174,8 @@ def fig23_claims(
 
 def softmax_spread(logits: pl.DataFrame) -> pl.DataFrame:
     """Per variant: mean over images of the total-variation distance of each softmax to the batch mean, and the
-    share of images whose most probable class is the batch's most common one (Fig. 4)."""
+    share of images whose most probable class is the batch's most common one, that class (modal_class) and its
+    mean softmax probability over the images (modal_p) (Fig. 4)."""
     mean_p = logits.group_by("variant", "class").agg(mean_p=pl.col("probability").mean())
     tv = (
         logits.join(mean_p, on=["variant", "class"])
@@ -185,9 +186,13 @@ def softmax_spread(logits: pl.DataFrame) -> pl.DataFrame:
     )
     top = logits.sort("probability", descending=True).group_by("variant", "image").agg(pl.col("class").first())
     modal = top.group_by("variant").agg(
-        modal_share=pl.col("class").value_counts(sort=True).first().struct.field("count") / pl.len()
+        modal_share=pl.col("class").value_counts(sort=True).first().struct.field("count") / pl.len(),
+        modal_class=pl.col("class").value_counts(sort=True).first().struct.field("class"),
     )
-    return tv.join(modal, on="variant").sort("variant")
+    modal_p = mean_p.join(modal, left_on=["variant", "class"], right_on=["variant", "modal_class"]).select(
+        "variant", modal_p="mean_p"
+    )
+    return tv.join(modal, on="variant").join(modal_p, on="variant").sort("variant")
 
 
 def fig4_claims(spread: pl.DataFrame, normalized: str, unnormalized: str, rules: dict, profile: str) -> list[Check]:

@@ -26,6 +26,22 @@ from pipeline.train.runs import Run, decimal
 CURVE_METRICS = ("train_acc", "test_acc")
 
 
+def reduced_scale(experiment: dict) -> list[str]:
+    """How a target's runs depart from the paper's training scale (empty at the paper's scale), from the ``train``
+    keys of :func:`pipeline.train.runs.experiment_params`."""
+    t = experiment["train"]
+    reduced = []
+    if t["depth"] is not None and t["depth"] != 110:
+        reduced.append(f"ResNet-{t['depth']} where the paper trains ResNet-110")
+    if t["train_images"] is not None:
+        test = "all" if t["test_images"] is None else f"the first {t['test_images']:,}"
+        reduced.append(f"the first {t['train_images']:,} training images (test accuracy on {test} test images)")
+    if t["epoch_scale"] != 1 or t["max_epochs"] is not None:
+        cap = "" if t["max_epochs"] is None else f", at most {t['max_epochs']}"
+        reduced.append(f"epochs = the paper's x {t['epoch_scale']:g} (at least 1{cap})")
+    return reduced
+
+
 def label(run: Run) -> str:
     """A curve's legend entry: variant, rate and epochs (the first attempt's, under the doubling rule)."""
     return f"{run.variant}, lr {decimal(run.lr)}, {run.epochs} ep{' doubling' if run.doubling else ''}"

@@ -5,47 +5,76 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from pipeline.plots.render import init_subtitle, log_error_bars
+from pipeline.analysis import gradients as analysis
+from pipeline.plots.render import DENSITY_CELLS, density_cells, density_panel, init_subtitle, log_error_bars
+
+COUNT_FLOOR = 0.5  # where histogram bars start on a log count axis
+
+
+def histogram_bars(bins: pl.DataFrame, x_title: str, y_title: str, title: str) -> alt.Chart:
+    """A histogram (left, right, count per bin) as one bar per non-empty bin from a floor below count 1 (a log
+    axis has no 0), so empty bins stay blank, on an x domain that spans every bin: a range made symmetric
+    about 0 (:func:`pipeline.analysis.gradients.symmetric_histograms`) is drawn symmetric."""
+    domain = [float(bins["left"].min()), float(bins["right"].max())]
+    return (
+        alt.Chart(bins.filter(pl.col("count") > 0).with_columns(floor=pl.lit(COUNT_FLOOR)), title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("left:Q", title=x_title, scale=alt.Scale(domain=domain, nice=False)),
+            x2="right:Q",
+            y=alt.Y("count:Q", title=y_title, scale=alt.Scale(type="log", domainMin=COUNT_FLOOR)),
+            y2="floor:Q",
+        )
+    )
 
 
 def fig2(histograms: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
-    panels = []
-    for variant in provenance["params"]["variants"]:
-        data = histograms.filter(pl.col("variant") == variant, pl.col("count") > 0)
-        panels.append(
-            alt.Chart(data.with_columns(center=(pl.col("left") + pl.col("right")) / 2), title=variant)
-            .mark_line(interpolate="step")
-            .encode(
-                x=alt.X("center:Q", title=f"gradient of a layer-{layer} kernel parameter"),
-                y=alt.Y("count:Q", title="parameters", scale=alt.Scale(type="log")),
-            )
-            .properties(width=340, height=260)
-        )
+    panels = [
+        histogram_bars(
+            histograms.filter(pl.col("variant") == variant),
+            f"gradient of a layer-{layer} kernel parameter",
+            "parameters",
+            variant,
+        ).properties(width=340, height=260)
+        for variant in provenance["params"]["variants"]
+    ]
     title = alt.Title(
         f"Figure 2: gradients of the layer-{layer} kernel at initialization",
         anchor="start",
-        subtitle=init_subtitle(provenance, claims, "Each panel on its own scale; log count shows the tails."),
+        subtitle=init_subtitle(
+            provenance,
+            claims,
+            "Each panel on its own range, symmetric about 0; log count shows the tails; empty bins are left blank.",
+        ),
     )
     return alt.hconcat(*panels).properties(title=title)
 
 
-def fig23(points: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict) -> alt.LayerChart:
-    log = alt.Scale(type="log")
-    dots = (
-        alt.Chart(points)
-        .mark_circle(size=6, opacity=0.35)
-        .encode(
-            x=alt.X("a:Q", title="sum over b,x,y of |d|  (a)", scale=log),
-            y=alt.Y("d:Q", title="|sum over b,x,y of d|  (d)", scale=log),
-            color=alt.Color("variant:N", title="network", sort=provenance["params"]["variants"]),
-        )
-    )
+def fig23(points: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
+    """A 2-D density per network (tens of thousands of parameters: one mark each made a 6 MB figure)."""
+    variants = provenance["params"]["variants"]
+    cells = density_cells(points, "a", "d", "variant", log_x=True, log_y=True)
     low, high = float(points["a"].min()), float(points["a"].max())
     bound = (
-        alt.Chart(pl.DataFrame({"a": [low, high], "d": [low, high]}))
+        alt.Chart(pl.DataFrame({"x_lo": [low, high], "y_lo": [low, high]}))
         .mark_line(strokeDash=[4, 4], color="gray")
-        .encode(x="a:Q", y="d:Q")
+        .encode(x="x_lo:Q", y="y_lo:Q")
     )
+    log = alt.Scale(type="log")
+    panels = [
+        (
+            density_panel(
+                cells.filter(pl.col("variant") == variant),
+                variant,
+                alt.X("x_lo:Q", title="sum over b,x,y of |d|  (a)", scale=log),
+                alt.Y("y_lo:Q", title="|sum over b,x,y of d|  (d)", scale=log),
+                "parameters per cell",
+            )
+            + bound
+        ).properties(width=360, height=320)
+        for variant in variants
+    ]
+    counts = ", ".join(f"{v} {points.filter(pl.col('variant') == v).height:,}" for v in variants)
     title = alt.Title(
         f"Figure 23: |sum d| vs sum |d| per kernel parameter, layer {layer}",
         anchor="start",
@@ -54,9 +83,11 @@ def fig23(points: pl.DataFrame, layer: int, claims: pl.DataFrame, provenance: di
             claims,
             "Dashed: (d) = (a), the largest (d) can be; "
             "both scaled by 1/(positions x batch). Dead parameters left out.",
+            f"Drawn as a 2-D density: {DENSITY_CELLS} x {DENSITY_CELLS} log-spaced cells, color = parameters per "
+            f"cell ({counts} parameters).",
         ),
     )
-    return (bound + dots).properties(width=460, height=380, title=title)
+    return alt.hconcat(*panels).resolve_scale(x="shared", y="shared", color="shared").properties(title=title)
 
 
 def fig4(logits: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.HConcatChart:
@@ -78,10 +109,24 @@ def fig4(logits: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.HC
         "Figure 4: gradients of each image's loss at the logits, at initialization",
         anchor="start",
         subtitle=init_subtitle(
-            provenance, claims, "dL_b/dz_bj = softmax_bj - [j = label_b]; each panel on its own colour scale."
+            provenance,
+            claims,
+            "dL_b/dz_bj = softmax_bj - [j = label_b]; each panel on its own colour scale. A column that is "
+            "positive for most images is a class the network favors whatever the input:",
+            *_favored_classes(logits, provenance["params"]["variants"]),
         ),
     )
     return alt.hconcat(*panels).resolve_scale(color="independent").properties(title=title)
+
+
+def _favored_classes(logits: pl.DataFrame, variants: list[str]) -> list[str]:
+    """One subtitle line per network: the class most images put their largest softmax on, and how strongly."""
+    rows = {r["variant"]: r for r in analysis.softmax_spread(logits).iter_rows(named=True)}
+    return [
+        f"{v}: {rows[v]['modal_share']:.0%} of the images put their largest softmax on class {rows[v]['modal_class']} "
+        f"(mean probability {rows[v]['modal_p']:.2f}), hence its column."
+        for v in variants
+    ]
 
 
 def fig19(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.LayerChart:
@@ -198,18 +243,12 @@ def fig22(histograms: pl.DataFrame, summary: pl.DataFrame, layer: int, claims: p
     panels = []
     for variant in provenance["params"]["variants"]:
         row = summary.filter(pl.col("variant") == variant).row(0, named=True)
-        data = histograms.filter(pl.col("variant") == variant, pl.col("count") > 0)
-        line = (
-            alt.Chart(
-                data.with_columns(center=(pl.col("left") + pl.col("right")) / 2),
-                title=f"{variant}: parameter {row['param']}, (d)/(a) = {row['ratio']:.2f}, "
-                f"{1 - row['nonzero']:.0%} zeros left out",
-            )
-            .mark_line(interpolate="step")
-            .encode(
-                x=alt.X("center:Q", title="summand d[b, x, y]"),
-                y=alt.Y("count:Q", title="summands (images x positions)", scale=alt.Scale(type="log")),
-            )
+        line = histogram_bars(
+            histograms.filter(pl.col("variant") == variant),
+            "summand d[b, x, y]",
+            "summands (images x positions)",
+            f"{variant}: parameter {row['param']}, (d)/(a) = {row['ratio']:.2f}, "
+            f"{1 - row['nonzero']:.0%} zeros left out",
         )
         marks = pl.DataFrame({"x": [0.0, row["mean"]], "what": ["0", "mean"]})
         rules = (
@@ -232,7 +271,7 @@ def fig22(histograms: pl.DataFrame, summary: pl.DataFrame, layer: int, claims: p
             f"{provenance['params']['gradients']['fig22_min_ratio']} x (a) (where none has one: the live parameter "
             "with the largest (d)/(a)).",
             "Exact zeros (the input pixel is a ReLU that is off) are left out of the histogram, not of the claim; "
-            "range symmetric about 0; log count; own scales.",
+            "each panel on its own range, symmetric about 0; log count; empty bins are left blank.",
         ),
     )
     return alt.hconcat(*panels).properties(title=title)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from pipeline.analysis import training as analysis
 from pipeline.plots.render import claims_lines, provenance_line
 
 METRIC_TITLES = {"train_acc": "training accuracy", "test_acc": "test accuracy"}
@@ -27,18 +28,8 @@ def panel(stats: pl.DataFrame, metric: str, title: str = "") -> alt.LayerChart:
 
 
 def scale_line(experiment: dict, profile: str) -> str:
-    """Says whether the runs are at the paper's training scale, and how a reduced profile departs from it (the
-    ``train`` keys of :func:`pipeline.train.runs.experiment_params`)."""
-    t = experiment["train"]
-    reduced = []
-    if t["depth"] is not None and t["depth"] != 110:
-        reduced.append(f"ResNet-{t['depth']} where the paper trains ResNet-110")
-    if t["train_images"] is not None:
-        test = "all" if t["test_images"] is None else f"the first {t['test_images']:,}"
-        reduced.append(f"the first {t['train_images']:,} training images (test accuracy on {test} test images)")
-    if t["epoch_scale"] != 1 or t["max_epochs"] is not None:
-        cap = "" if t["max_epochs"] is None else f", at most {t['max_epochs']}"
-        reduced.append(f"epochs = the paper's x {t['epoch_scale']:g} (at least 1{cap})")
+    """Says whether the runs are at the paper's training scale, and how a reduced profile departs from it."""
+    reduced = analysis.reduced_scale(experiment)
     if not reduced:
         return "The paper's training scale."
     return f"REDUCED TRAINING ({profile} profile): " + "; ".join(reduced) + ". Claims are orderings and gaps."

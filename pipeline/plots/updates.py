@@ -16,20 +16,30 @@ def _title(text: str, record: dict, claims: pl.DataFrame, *lines: str) -> alt.Ti
 def fig5(path: pl.DataFrame, threshold: float, claims: pl.DataFrame, record: dict) -> alt.LayerChart:
     """Loss of the responsible batch along theta - t lr u (log y), its first-order prediction, the threshold."""
     p = record["params"]
-    long = path.unpivot(index="t", on=["loss", "linear"], variable_name="curve").filter(pl.col("value") > 0)
     names = {"loss": "loss of the batch", "linear": "first-order prediction at t = 0"}
+    long = pl.concat(
+        [
+            path.select("t", value="loss", curve=pl.lit(names["loss"])),
+            first_order_line(path).select("t", value="linear", curve=pl.lit(names["linear"])),
+        ]
+    )
+    dash = alt.StrokeDash("curve:N", legend=None, sort=list(names.values()), scale=alt.Scale(range=[[1, 0], [5, 4]]))
     lines = (
-        alt.Chart(long.with_columns(pl.col("curve").replace_strict(names)))
-        .mark_line(point=alt.OverlayMarkDef(size=10))
+        alt.Chart(long)
+        .mark_line()
         .encode(
             x=alt.X("t:Q", title="t along theta - t x lr x u (t = 1: the optimizer's step)"),
             y=alt.Y("value:Q", title="mini-batch loss", scale=alt.Scale(type="log")),
             color=alt.Color("curve:N", title="curve", sort=list(names.values())),
-            strokeDash=alt.StrokeDash(
-                "curve:N", legend=None, sort=list(names.values()), scale=alt.Scale(range=[[1, 0], [5, 4]])
-            ),
+            strokeDash=dash,
         )
     )
+    points = (
+        alt.Chart(long.filter(pl.col("curve") == names["loss"]))
+        .mark_point(size=12, filled=True)
+        .encode(x="t:Q", y="value:Q", color=alt.Color("curve:N", sort=list(names.values())))
+    )
+    lines = lines + points
     rule = alt.Chart(pl.DataFrame({"y": [threshold]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="y:Q")
     step = int(path["step"][0])
     title = _title(
@@ -39,11 +49,24 @@ def fig5(path: pl.DataFrame, threshold: float, claims: pl.DataFrame, record: dic
         f"{p['variant']} ResNet-{p['depth']}, seed {p['seed']}, lr {p['lr']:g}, momentum {p['momentum']}, weight decay "
         f"{p['weight_decay']:g}: update {step} (0-based) is followed by a mini-batch loss of "
         f"{float(path['diverged_loss'][0]):.3g}.",
-        f"Loss on that update's own mini-batch; dashed gray: the divergence threshold {threshold:g}; the first-order "
-        "prediction is drawn where it is positive.",
+        f"Loss on that update's own mini-batch (dots: the evaluated points); dashed gray: the divergence threshold "
+        f"{threshold:g}; dashed: the first-order prediction L(0) - t lr <g, u>, a line in t (a log axis bends "
+        "it), drawn until it falls to a tenth of L(0).",
         _end_line(float(path["end_error"][0])),
     )
     return (rule + lines).properties(width=520, height=320, title=title)
+
+
+def first_order_line(path: pl.DataFrame, points: int = 200) -> pl.DataFrame:
+    """The first-order prediction (the path's ``linear`` column, L(0) - t x slope) on a fine grid of t, from 0 until
+    it falls to a tenth of L(0) (a log axis cannot show it reach 0) or t = 1, so it is drawn as the line it is
+    rather than at the few evaluated points."""
+    t0, t1 = float(path["t"][0]), float(path["t"][1])
+    start, next_value = float(path["linear"][0]), float(path["linear"][1])
+    slope = (start - next_value) / (t1 - t0)
+    end = 1.0 if slope <= 0 else min(1.0, 0.9 * start / slope)
+    ts = [end * i / (points - 1) for i in range(points)]
+    return pl.DataFrame({"t": ts, "linear": [start - t * slope for t in ts]})
 
 
 def fig6(growth: pl.DataFrame, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
@@ -75,6 +98,9 @@ def fig24(landscape: pl.DataFrame, steps: pl.DataFrame, claims: pl.DataFrame, re
     """Rows: the mini-batches; columns: the networks. Loss along -gradient against the step size (log x)."""
     rows = []
     variants = record["params"]["variants"]
+    # the data's own range: nice rounding put the axis a decade below the smallest step (1e-6 stored as 9.99e-7)
+    stepped = landscape.filter(pl.col("eta") > 0)["eta"]
+    etas = alt.Scale(type="log", domain=[float(stepped.min()), float(stepped.max())], nice=False)
     for batch in sorted(set(landscape["batch"])):
         charts = []
         for variant in variants:
@@ -90,7 +116,7 @@ def fig24(landscape: pl.DataFrame, steps: pl.DataFrame, claims: pl.DataFrame, re
                 )
                 .mark_line(point=alt.OverlayMarkDef(size=10))
                 .encode(
-                    x=alt.X("eta:Q", title="step size eta along -gradient", scale=alt.Scale(type="log")),
+                    x=alt.X("eta:Q", title="step size eta along -gradient", scale=etas),
                     y=alt.Y("loss:Q", title="mini-batch loss", scale=alt.Scale(type="log")),
                 )
             )

@@ -1,11 +1,11 @@
-"""Snakemake adapter: gather every claim check into one table (Parquet + Markdown)."""
+"""Snakemake adapter: gather every claim check into one table (Parquet) and the claims metrics file (JSON)."""
 
-from pipeline import claims, parquet
+from pipeline import claims, findings, parquet
 from pipeline.jobs import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    table = claims.gather(list(sm.input))
-    record = parquet.provenance(sm.input[0])
-    claims.write(table, sm.output.table, sm.output.markdown, record)
+    table = claims.gather(sm.input.claims)
+    parquet.write(table, sm.output.table, parquet.provenance(sm.input.claims[0]))
+    findings.write_metrics(table, sm.params.profile, set(sm.params.reduced), sm.output.metrics)
     print(claims.markdown(table))
