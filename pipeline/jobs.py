@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
@@ -131,6 +132,7 @@ def logged(snakemake: Any) -> Iterator[None]:
                 yield
             except Exception as error:
                 # The traceback goes to the log; the one-line reason also to the terminal running Snakemake.
+                traceback.print_exc()
                 print(
                     f"error in rule {snakemake.rule}: {type(error).__name__}: {error}", file=sys.__stderr__, flush=True
                 )

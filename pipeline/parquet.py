@@ -32,6 +32,13 @@ def read_all(paths: Iterable[str | Path]) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(p) for p in paths], how="vertical")
 
 
+def _data_identity(record: dict) -> dict | None:
+    """Which data a record was computed from: its source and md5s (the digest and the list of non-canonical
+    files are functions of them, and records written before the digest existed do not carry it)."""
+    data = record.get("data")
+    return None if data is None else {k: data.get(k) for k in ("source", "md5", "canonical")}
+
+
 def combined_provenance(paths: Iterable[str | Path], varying: tuple[str, ...] = ("variant",)) -> dict:
     """One provenance record for files that differ only in the ``varying`` parameters (a figure comparing bn and
     none varies "variant"; a training figure varies the run, its seed and maybe the device).
@@ -42,7 +49,8 @@ def combined_provenance(paths: Iterable[str | Path], varying: tuple[str, ...] = 
     paths = list(paths)
     records = [provenance(p) for p in paths]
     shared = [{k: v for k, v in r["params"].items() if k not in varying} for r in records]
-    if any(s != shared[0] for s in shared) or any(r.get("data") != records[0].get("data") for r in records):
+    data = [_data_identity(r) for r in records]
+    if any(s != shared[0] for s in shared) or any(d != data[0] for d in data):
         raise ValueError(f"{paths}: made with different parameters or data; rerun them")
     collected = {
         f"{k}s": list({json.dumps(r["params"][k], sort_keys=True): r["params"][k] for r in records}.values())

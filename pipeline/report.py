@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import atomic, parquet
+from pipeline import atomic, cifar10, parquet
 from pipeline import config as params_file
 
 
@@ -118,6 +118,7 @@ def _provenance(record: dict) -> str:
         f"({'canonical CIFAR-10' if data.get('canonical') else 'NOT the canonical CIFAR-10 files'})"
     )
     detail = {key: record[key] for key in ("params", "rules") if key in record}
+    detail["data digest"] = cifar10.digest(data.get("md5", {}))
     detail["data md5"] = data.get("md5", {})
     return (
         f"<p class='prov'>profile {html.escape(str(record.get('profile')))} · code "
