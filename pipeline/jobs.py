@@ -35,18 +35,22 @@ def interval() -> float:
 
 class LineWriter:
     """A text stream that writes whole lines, each flushed at once: tqdm's carriage-return refreshes become one
-    line each, and a partial line waits for its end (or a flush). ``last`` is when a line was last written (the
-    heartbeat reads it)."""
+    line each (one repeating the line before is dropped), and a partial line waits for its end (or a flush).
+    ``last`` is when a line was last written (the heartbeat reads it)."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.pending = ""
+        self.previous = ""
         self.last = time.monotonic()
         self.lock = threading.Lock()
 
     def _emit(self, lines: list[str]) -> None:
         lines = [line.rstrip() for line in lines if line.strip()]
+        while lines and lines[0] == self.previous:  # a bar closing repeats its last refresh
+            lines = lines[1:]
         if lines:
+            self.previous = lines[-1]
             self.stream.write("".join(line + "\n" for line in lines))
             self.stream.flush()
             self.last = time.monotonic()
@@ -68,7 +72,8 @@ _open_bars: list[tqdm] = []
 
 def progress(items: Iterable, total: int, what: str, initial: int = 0) -> Iterator:
     """Yield ``items`` (``total`` of them, ``initial`` already done elsewhere, e.g. before a resume) while
-    printing "what: done/total [elapsed<left, rate]" lines to stdout at most every :func:`interval` seconds."""
+    printing "what: done/total [elapsed<left, rate]" lines to stdout at most every :func:`interval` seconds; a
+    loop that ends sooner than that prints nothing."""
     stream = sys.stdout if isinstance(sys.stdout, LineWriter) else LineWriter(sys.stdout)
     bar = tqdm(
         items,
@@ -77,6 +82,7 @@ def progress(items: Iterable, total: int, what: str, initial: int = 0) -> Iterat
         desc=what,
         file=stream,
         mininterval=interval(),
+        delay=interval(),  # a loop shorter than the interval prints nothing
         bar_format=BAR_FORMAT,
         ascii=True,
         position=0,

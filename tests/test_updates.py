@@ -11,9 +11,18 @@ import torch
 from conftest import fake_data, tiny_model
 from test_train import RECIPE
 
+from pipeline import claims
 from pipeline.analysis import updates
+from pipeline.plots import updates as plots
 from pipeline.train import landscape
 from pipeline.train.data import DeviceData
+
+CLAIM_COLUMNS = claims.SCHEMA
+PROVENANCE = {
+    "profile": "test",
+    "code_version": "abc",
+    "params": {"variant": "none", "depth": 8, "seed": 0, "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4},
+}
 
 
 @pytest.mark.parametrize("where", ["none", "every"])
@@ -71,6 +80,25 @@ def test_crossing_and_claims_of_fig5():
     assert math.isnan(updates.crossing(path, 1e9))
     checks = updates.fig5_claims(path.with_columns(step=pl.lit(3)), 1e3, {"min_cross_t": 0.5}, "test")
     assert [c.agrees for c in checks] == [True, True]
+
+
+def test_fig5_close_up_draws_the_first_order_prediction_as_a_straight_line_to_zero():
+    t = [0.0, 0.1, 0.2, 0.3, 1.0]
+    path = pl.DataFrame({"t": t, "loss": [10.0, 4.0, 8.0, 12.0, 1e8], "linear": [10.0, 5.0, 0.0, -5.0, -40.0]})
+    assert plots.origin_window(path) == pytest.approx(0.3)  # the loss is back above L(0) there
+    line = plots.first_order_line(path, plots.origin_window(path))
+    assert line["t"].max() == pytest.approx(0.2) and line["linear"].min() == pytest.approx(0.0, abs=1e-12)
+    slopes = line["linear"].diff().drop_nulls() / line["t"].diff().drop_nulls()
+    assert (slopes - (-50.0)).abs().max() < 1e-6  # straight: L(0) - t x 50
+    spec = plots.fig5(
+        path.with_columns(step=pl.lit(0), diverged_loss=pl.lit(1e9), end_error=pl.lit(0.0)),
+        1e3,
+        pl.DataFrame(schema=CLAIM_COLUMNS),
+        PROVENANCE,
+    ).to_dict()
+    whole, zoom = spec["hconcat"]
+    assert zoom["layer"][0]["encoding"]["y"]["scale"] == {"domainMin": 0}  # linear axes near the origin
+    assert whole["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
 
 
 def test_layer_growth_separates_top_from_bottom():

@@ -13,34 +13,42 @@ def _title(text: str, record: dict, claims: pl.DataFrame, *lines: str) -> alt.Ti
     return alt.Title(text, anchor="start", subtitle=[*lines, provenance_line(record), *claims_lines(claims)])
 
 
-def fig5(path: pl.DataFrame, threshold: float, claims: pl.DataFrame, record: dict) -> alt.LayerChart:
-    """Loss of the responsible batch along theta - t lr u (log y), its first-order prediction, the threshold."""
+def fig5(path: pl.DataFrame, threshold: float, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
+    """Left: the loss of the responsible batch along theta - t lr u (log y) and the threshold. Right: the start of
+    the path on linear axes, where the first-order prediction L(0) - t lr <g, u> is the straight line it is."""
     p = record["params"]
     names = {"loss": "loss of the batch", "linear": "first-order prediction at t = 0"}
-    long = pl.concat(
-        [
-            path.select("t", value="loss", curve=pl.lit(names["loss"])),
-            first_order_line(path).select("t", value="linear", curve=pl.lit(names["linear"])),
-        ]
-    )
-    dash = alt.StrokeDash("curve:N", legend=None, sort=list(names.values()), scale=alt.Scale(range=[[1, 0], [5, 4]]))
-    lines = (
-        alt.Chart(long)
-        .mark_line()
+    order = list(names.values())
+    color = alt.Color("curve:N", title="curve", sort=order)
+    t_title = "t along theta - t x lr x u (t = 1: the optimizer's step)"
+    whole = (
+        alt.Chart(path.select("t", value="loss", curve=pl.lit(names["loss"])), title="the whole update (log loss)")
+        .mark_line(point=alt.OverlayMarkDef(size=10))
         .encode(
-            x=alt.X("t:Q", title="t along theta - t x lr x u (t = 1: the optimizer's step)"),
+            x=alt.X("t:Q", title=t_title),
             y=alt.Y("value:Q", title="mini-batch loss", scale=alt.Scale(type="log")),
-            color=alt.Color("curve:N", title="curve", sort=list(names.values())),
-            strokeDash=dash,
+            color=color,
         )
     )
-    points = (
-        alt.Chart(long.filter(pl.col("curve") == names["loss"]))
-        .mark_point(size=12, filled=True)
-        .encode(x="t:Q", y="value:Q", color=alt.Color("curve:N", sort=list(names.values())))
-    )
-    lines = lines + points
     rule = alt.Chart(pl.DataFrame({"y": [threshold]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="y:Q")
+    window = origin_window(path)
+    near = pl.concat(
+        [
+            path.filter(pl.col("t") <= window).select("t", value="loss", curve=pl.lit(names["loss"])),
+            first_order_line(path, window).select("t", value="linear", curve=pl.lit(names["linear"])),
+        ]
+    )
+    zoom_lines = (
+        alt.Chart(near, title=f"near the origin, t <= {window:.2g} (linear axes)")
+        .mark_line()
+        .encode(
+            x=alt.X("t:Q", title=t_title, scale=alt.Scale(domain=[0, window], nice=False)),
+            y=alt.Y("value:Q", title="mini-batch loss", scale=alt.Scale(domainMin=0)),
+            color=color,
+            strokeDash=alt.StrokeDash("curve:N", legend=None, sort=order, scale=alt.Scale(range=[[1, 0], [5, 4]])),
+        )
+    )
+    zoom = zoom_lines + zoom_lines.transform_filter(alt.datum.curve == names["loss"]).mark_point(size=14, filled=True)
     step = int(path["step"][0])
     title = _title(
         "Figure 5: the loss along the update that makes the unnormalized network diverge",
@@ -50,23 +58,33 @@ def fig5(path: pl.DataFrame, threshold: float, claims: pl.DataFrame, record: dic
         f"{p['weight_decay']:g}: update {step} (0-based) is followed by a mini-batch loss of "
         f"{float(path['diverged_loss'][0]):.3g}.",
         f"Loss on that update's own mini-batch (dots: the evaluated points); dashed gray: the divergence threshold "
-        f"{threshold:g}; dashed: the first-order prediction L(0) - t lr <g, u>, a line in t (a log axis bends "
-        "it), drawn until it falls to a tenth of L(0).",
+        f"{threshold:g}. Right: the path until its loss is back at L(0), with the first-order prediction L(0) - t lr "
+        "<g, u> (dashed: what the gradient at t = 0 indicates), drawn until it reaches 0.",
         _end_line(float(path["end_error"][0])),
     )
-    return (rule + lines).properties(width=520, height=320, title=title)
+    return alt.hconcat(
+        (rule + whole).properties(width=420, height=300), zoom.properties(width=300, height=300)
+    ).properties(title=title)
 
 
-def first_order_line(path: pl.DataFrame, points: int = 200) -> pl.DataFrame:
-    """The first-order prediction (the path's ``linear`` column, L(0) - t x slope) on a fine grid of t, from 0 until
-    it falls to a tenth of L(0) (a log axis cannot show it reach 0) or t = 1, so it is drawn as the line it is
-    rather than at the few evaluated points."""
+def origin_window(path: pl.DataFrame) -> float:
+    """The start of the path worth a linear close-up: until the loss is first back above L(0) (at least two
+    evaluated steps past t = 0), or the whole path if it never is."""
+    start = float(path["loss"][0])
+    later = path.filter(pl.col("t") > 0)
+    back = later.filter(pl.col("loss") > start)["t"]
+    return float(back[0]) if back.len() else float(later["t"][-1])
+
+
+def first_order_line(path: pl.DataFrame, end: float, points: int = 100) -> pl.DataFrame:
+    """The first-order prediction (the path's ``linear`` column, L(0) - t x slope) on a fine grid of t in [0, end],
+    stopping where it reaches 0, so it is drawn as the straight line it is rather than at the evaluated points."""
     t0, t1 = float(path["t"][0]), float(path["t"][1])
     start, next_value = float(path["linear"][0]), float(path["linear"][1])
     slope = (start - next_value) / (t1 - t0)
-    end = 1.0 if slope <= 0 else min(1.0, 0.9 * start / slope)
-    ts = [end * i / (points - 1) for i in range(points)]
-    return pl.DataFrame({"t": ts, "linear": [start - t * slope for t in ts]})
+    stop = end if slope <= 0 else min(end, start / slope)
+    ts = [stop * i / (points - 1) for i in range(points)]
+    return pl.DataFrame({"t": ts, "linear": [max(0.0, start - t * slope) for t in ts]})
 
 
 def fig6(growth: pl.DataFrame, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:

@@ -165,7 +165,11 @@ def train_epoch(
     losses = torch.empty(steps, device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
     generator = epoch_generator(seed, epoch, device)
-    batches = itertools.islice(data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator), steps)
+    batches = progress(
+        itertools.islice(data.train_batches(recipe.batch_size, recipe.pad, recipe.flip, generator), steps),
+        steps,
+        f"epoch {epoch + 1} mini-batches",
+    )
     with speed.numerics():
         for step, (images, labels) in enumerate(batches):
             with speed.autocast(device):
