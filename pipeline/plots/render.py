@@ -88,9 +88,13 @@ def label_log_scales(spec: object) -> None:
 
 
 def save(chart: alt.TopLevelMixin, svg_path: str | Path, png_path: str | Path) -> None:
-    """Write the chart as SVG and as a PNG (2x) through vl-convert, each atomically, log axes labelled alike."""
+    """Write the chart as SVG and as a PNG (2x) through vl-convert, each atomically, log axes labelled alike and
+    without per-mark ARIA labels."""
     spec = chart.to_dict()
     label_log_scales(spec)
+    # No ARIA label per mark: each repeated its data point in words and made up half of a dense figure's SVG
+    # (the report embeds every SVG; the data is in the Parquet beside the figure).
+    spec["config"] = {**spec.get("config", {}), "aria": False}
     kind = next((_CHARTS[key] for key in _CHARTS if key in spec), alt.Chart)
     chart = kind.from_dict(spec)
     for path, fmt, extra in ((svg_path, "svg", {}), (png_path, "png", {"scale_factor": 2})):
