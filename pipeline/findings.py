@@ -2,8 +2,9 @@
 
 The metrics file (``figures/claims.<profile>.json``, git-tracked, declared under ``metrics:`` in dvc.yaml with
 ``cache: false``) holds every claim check of a complete build: ``{"profile": ..., "<target>": {"<quantity>":
-{value, spread, rule, agrees, scale}}}``. DVC flattens it, so ``dvc metrics show`` lists the numbers and
-``dvc metrics diff`` compares two reproductions (two commits, or the workspace after a parameter change).
+{value, spread (over seeds, where there are seeds), rule, agrees, claim, scale}}}``. DVC flattens it, so
+``dvc metrics show`` lists the numbers and ``dvc metrics diff`` compares two reproductions (two commits, or the
+workspace after a parameter change).
 
 The README's "What this reproduction finds" table is generated from that file (``python -m pipeline.findings``
 rewrites the part between its markers; a test fails when they differ), so no number in it is typed by hand.
@@ -28,9 +29,12 @@ def metrics(table: pl.DataFrame, profile: str, reduced: set[str]) -> dict:
     """The metrics record of a claims table; the targets in ``reduced`` were trained at a reduced scale."""
     record: dict = {"profile": profile}
     for row in table.iter_rows(named=True):
-        record.setdefault(row["target"], {})[row["quantity"]] = {
+        checks = record.setdefault(row["target"], {})
+        if row["quantity"] in checks:
+            raise ValueError(f"claims of {row['target']}: quantity {row['quantity']!r} is checked twice")
+        checks[row["quantity"]] = {
             "value": row["value"],
-            "spread": row["spread"],
+            **({} if row["spread"] is None else {"spread": row["spread"]}),  # over seeds, where there are seeds
             "rule": row["rule"],
             "agrees": row["agrees"],
             "claim": row["claim"],
@@ -59,7 +63,7 @@ def readme_table(record: dict) -> str:
         if target == "profile":
             continue
         for quantity, check in checks.items():
-            spread = "" if check["spread"] is None else f" ± {check['spread']:.2g}"
+            spread = f" ± {check['spread']:.2g}" if "spread" in check else ""
             ours = f"{quantity} = {check['value']:.3g}{spread}"
             verdict = "yes" if check["agrees"] else "**no**"
             cells = [target, check["claim"], ours, check["rule"], verdict, check["scale"]]

@@ -151,6 +151,11 @@ section { margin-top: 2em; } .prov, .missing { color: #555; } nav a { margin-rig
 """
 
 
+def _code_spans(text: str) -> str:
+    """Escape ``text`` for HTML, showing its `command` spans as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def render(targets: list[Target], profile: str, title: str = "", not_built: str = "") -> str:
     """The report's HTML: what it covers (``title``, and ``not_built``: the targets it leaves out, in words), a
     summary of the claim checks, then one section per figure and table."""
@@ -165,8 +170,8 @@ def render(targets: list[Target], profile: str, title: str = "", not_built: str 
         _claims_table(every.filter(~pl.col("agrees"))) if every is not None and agreeing < every.height else ""
     )
     nav = "<nav>" + "".join(f"<a href='#{t.name}'>{t.name}</a>" for t in targets) + "</nav>"
-    scope = f"<p>{html.escape(title)}</p>" if title else ""
-    missing = f"<p class='missing'>{html.escape(not_built)}</p>" if not_built else ""
+    scope = f"<p>{_code_spans(title)}</p>" if title else ""
+    missing = f"<p class='missing'>{_code_spans(not_built)}</p>" if not_built else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>Understanding Batch Normalization: reproduction report ({html.escape(profile)})</title>"

@@ -29,7 +29,7 @@ def test_the_committed_metrics_cover_every_figure_and_table():
     for target, checks in record.items():
         if target != "profile":
             for check in checks.values():
-                assert set(check) == {"value", "spread", "rule", "agrees", "claim", "scale"}, target
+                assert set(check) - {"spread"} == {"value", "rule", "agrees", "claim", "scale"}, target
                 assert check["scale"] == (
                     "reduced training" if target in {"fig1", "fig15", "fig16", "fig17", "table2", "table3"} else "paper"
                 )
