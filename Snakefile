@@ -3,7 +3,6 @@
 #   snakemake --cores all figures/fig3.svg                        # Figure 3 at the profile of params.yaml
 #   snakemake --cores all --config profile=smoke                  # everything, CI-sized
 #   snakemake --cores all --config cifar10_root=../shared/cifar10 # a local CIFAR-10 copy (offline)
-from pathlib import Path
 
 from snakemake.utils import min_version
 
