@@ -9,6 +9,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+report: "rules/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/init.smk"
@@ -42,6 +45,8 @@ rule all:
 use rule all as figures with:
     log:
         f"logs/{PROFILE}/summary_figures.log",
+    params:
+        **aggregate_summary("all", "figures"),
 
 
 # Every figure and table that needs no training run (init probes, single updates, random matrices): minutes on

@@ -28,7 +28,7 @@ def one(family: str, variant: str) -> dict:
     import torch
 
     from pipeline import checkpoints, config
-    from pipeline.probes import activations, moments, summands
+    from pipeline.probes import activations, gradients, moments
     from pipeline.probes.job import ProbeJob
 
     torch.set_num_threads(2)
@@ -53,7 +53,7 @@ def one(family: str, variant: str) -> dict:
         if family == "moments":
             moments.run(job, str(Path(tmp, "m.parquet")))
         else:
-            probe = {"gradients": summands, "activations": activations}[family]
+            probe = {"gradients": gradients, "activations": activations}[family]
             probe.run(job, {k: str(Path(tmp, f"{k}.parquet")) for k in probe.OUTPUTS})
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

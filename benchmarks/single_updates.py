@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from pipeline import checkpoints, config
-from pipeline.train import runs, update_job
+from pipeline.train import runs
+from pipeline.updates import job as update_job
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "results/data"

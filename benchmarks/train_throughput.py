@@ -30,6 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import config
+from pipeline import targets as registry
 from pipeline.checkout import copy_checkout
 from pipeline.train import runs
 
@@ -58,7 +59,7 @@ def snakemake(work: Path, cores: int, targets: list[str], args: list[str], confi
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--target", default="fig17", choices=runs.TARGETS)
+    parser.add_argument("--target", default="fig17", choices=[t.name for t in registry.of_family("training")])
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--cores", type=int, default=2)
@@ -67,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.config)
     params = config.load(REPO / "params.yaml", overrides)
-    chosen = runs.experiment_runs(args.target, params)[: args.runs]
+    chosen = runs.experiment_runs(registry.TARGETS[args.target].runs, params)[: args.runs]
     targets = [f"results/{params['profile']}/train/{r.name}.parquet" for r in chosen]
     setup = [f"results/init/{r.variant}-d{r.depth}-s{r.seed}.pt" for r in chosen] + ["results/data/cifar10.npz"]
     print(

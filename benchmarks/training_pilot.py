@@ -29,10 +29,12 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 
 from pipeline import checkpoints, claims, config, parquet
+from pipeline import targets as registry
 from pipeline.analysis import training
 from pipeline.train import runs
 
@@ -99,7 +101,7 @@ def train_all(
 ) -> tuple[list[runs.Run], float, float]:
     """Train the runs of ``targets`` that are not in ``where`` yet; returns (runs, wall seconds here, summed run
     seconds)."""
-    needed = list(dict.fromkeys(r for t in targets for r in runs.experiment_runs(t, params)))
+    needed = list(dict.fromkeys(r for t in targets for r in runs.experiment_runs(registry.TARGETS[t].runs, params)))
     where.mkdir(parents=True, exist_ok=True)
     missing = [r for r in needed if not (where / f"{r.name}.parquet").is_file()]
     missing.sort(key=lambda r: -r.epochs * r.depth)  # longest first: the pool ends together
@@ -119,22 +121,25 @@ def train_all(
     return needed, wall, float(run_seconds)
 
 
-def claims_of(params: dict, targets: list[str], needed: list[runs.Run], where: Path) -> list[claims.Check]:
-    summary = training.run_summary(parquet.read_all([str(where / f"{r.name}.parquet") for r in needed]))
-    rules, checks = params["figures"], []
-    for target in targets:
-        if target in runs.CURVE_TARGETS:
-            panels = runs.curve_panels(target, params)
-            checks += training.curve_claims(target, summary, panels, rules[target], "cpu")
-        else:
-            checks += training.table_claims(target, summary, runs.grid_rows(target, params), rules[target], "cpu")[2]
+def claims_of(params: dict, targets: list[str], where: Path) -> list[claims.Check]:
+    """The claim checks of each target, decided as its claims job decides them (pipeline.analysis.training)."""
+    checks = []
+    for name in targets:
+        entry = registry.TARGETS[name].runs
+        data = SimpleNamespace(metrics=[str(where / f"{r.name}.parquet") for r in runs.experiment_runs(entry, params)])
+        settings = {
+            "runs_of": entry,
+            "experiment": runs.experiment_params(entry, params),
+            "figures": {name: params["figures"][name]},
+        }
+        checks += training.decide(data, settings, [name], "cpu").checks[name]
     return checks
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", action="append", required=True, help="train overrides, e.g. depth=8,seeds=0-2")
-    parser.add_argument("--targets", nargs="+", default=list(runs.TARGETS))
+    parser.add_argument("--targets", nargs="+", default=[t.name for t in registry.of_family("training")])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     parser.add_argument("--grid", help="the rates of Tables 2 and 3, comma-separated (default: the profile's)")
@@ -153,7 +158,7 @@ def main() -> None:
             f"{wall / 60:.1f} min; the runs' own times sum to {run_seconds / 60:.1f} min "
             f"({args.jobs} at once, {args.threads} thread(s) each)"
         )
-        for c in claims_of(params, args.targets, needed, where):
+        for c in claims_of(params, args.targets, where):
             verdict = claims.decided(c.value, c.limit, c.spread)
             spread = "" if c.spread is None else f" ± {c.spread:.3g}"
             decided = {True: "decided", False: "NOISE", None: "one seed"}[verdict]

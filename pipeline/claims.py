@@ -9,8 +9,8 @@ of them into one table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -110,10 +110,34 @@ def write_per_target(checks: dict[str, list[Check]], markdown_paths: Iterable[st
         write_markdown(frame(rows), paths[target])
 
 
-def write(table: pl.DataFrame, parquet_path: str | Path, markdown_path: str | Path, provenance: dict) -> None:
-    """Write claim rows as Parquet (with provenance) and as Markdown."""
-    parquet.write(table, parquet_path, provenance)
-    write_markdown(table, markdown_path)
+@dataclass
+class Decision:
+    """What a claims job decided (the ``decide`` function of a family, :mod:`pipeline.targets`): each target's
+    checks, the provenance record its claims file carries, and the tables it computed on the way (by target:
+    the table as Parquet and as Markdown)."""
+
+    checks: dict[str, list[Check]]
+    record: dict
+    tables: dict[str, tuple[pl.DataFrame, str]] = field(default_factory=dict)
+
+
+def _by_stem(paths: Iterable[str | Path], suffix: str) -> dict[str, str | Path]:
+    return {Path(p).name.removesuffix(suffix): p for p in paths}
+
+
+def write_decision(decision: Decision, outputs: Mapping) -> pl.DataFrame:
+    """Write a decision to a claims job's outputs: every check in one Parquet file (``claims``), each target's
+    checks as Markdown (``markdown``: ``<target>.claims.md`` files), and each table as Markdown (``tables``) with its
+    Parquet twin (``table_parquets``). Returns the checks."""
+    table = frame(c for rows in decision.checks.values() for c in rows)
+    parquet.write(table, outputs["claims"], decision.record)
+    write_per_target(decision.checks, outputs["markdown"])
+    if decision.tables:
+        markdowns, twins = _by_stem(outputs["tables"], ".md"), _by_stem(outputs["table_parquets"], ".parquet")
+        for name, (rows, text) in decision.tables.items():
+            write_text(markdowns[name], text)
+            parquet.write(rows, twins[name], decision.record)
+    return table
 
 
 def summary(table: pl.DataFrame, title: str, not_built: str) -> str:

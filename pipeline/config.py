@@ -199,3 +199,12 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[s
         line = f" at line {where.line + 1}" if where else ""
         raise ParamsError(f"{path}: not valid YAML{line}: {getattr(exc, 'problem', exc)}") from exc
     return resolve(raw, str(path), overrides)
+
+
+def at(params: Mapping[str, Any], key: str) -> Any:
+    """The value at a slash-separated key of the effective params (``probes/variants``), as Snakemake's
+    ``lookup(dpath=...)`` reads it."""
+    value: Any = params
+    for part in key.split("/"):
+        value = value[part]
+    return value

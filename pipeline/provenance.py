@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pipeline import cifar10
+import polars as pl
+
+from pipeline import cifar10, parquet
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,3 +35,18 @@ def record(profile: str, params: dict, data: dict | None = None) -> dict:
         rec["data"] = {k: data[k] for k in ("source", "md5", "canonical", "noncanonical_files")}
         rec["data"]["digest"] = cifar10.digest(data["md5"])
     return rec
+
+
+def write_checkpoint_measurement(
+    frame: pl.DataFrame, path: str | Path, profile: str, settings: dict, state: dict, data_provenance: str | Path
+) -> None:
+    """Write a measurement of one initial checkpoint (a probe, a single update, a stability search): ``frame`` with
+    the checkpoint's identity columns (variant, depth, seed), and a provenance record of the settings, that
+    identity and the prepared data the job read."""
+    identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
+    data = cifar10.load_provenance(data_provenance)
+    parquet.write(
+        frame.with_columns(**{k: pl.lit(v) for k, v in identity.items()}),
+        path,
+        record(profile, {**settings, **identity}, data),
+    )

@@ -23,6 +23,7 @@ import polars as pl
 
 from pipeline import atomic, cifar10, parquet
 from pipeline import config as params_file
+from pipeline import targets as registry
 
 
 @dataclass
@@ -36,14 +37,10 @@ class Target:
     provenance: dict = field(default_factory=dict)
 
 
-def _order(name: str) -> tuple[int, int, str]:
-    """fig2 < fig10 < table1 < stability: the paper's figures, then its tables, each by number, then the targets
-    beyond the paper by name."""
-    numbered = re.fullmatch(r"(fig|table)(\d+)", name)
-    if numbered is None:
-        return (2, 0, name)
-    kind, number = numbered.groups()
-    return (kind == "table", int(number), "")
+def _order(name: str) -> tuple[int, str]:
+    """The registry's order (pipeline.targets: family by family, as the paper groups them), then names it lacks."""
+    order = list(registry.TARGETS)
+    return (order.index(name), "") if name in registry.TARGETS else (len(order), name)
 
 
 def collect(
@@ -127,8 +124,16 @@ def _provenance(record: dict) -> str:
     )
 
 
+def _family(target: Target) -> str:
+    """The report section a target belongs to: its family's title in the registry."""
+    known = registry.TARGETS.get(target.name)
+    return registry.FAMILIES[known.family].title if known else "Other"
+
+
 def _section(target: Target) -> str:
-    parts = [f"<section id='{target.name}'><h2>{target.name}</h2>"]
+    known = registry.TARGETS.get(target.name)
+    caption = f"<p class='caption'>{html.escape(known.caption)}</p>" if known else ""
+    parts = [f"<section id='{target.name}'><h3>{target.name}</h3>{caption}"]
     if target.image is not None:
         encoded = base64.b64encode(target.image.read_bytes()).decode()
         parts.append(f"<img alt='{target.name}' src='data:image/svg+xml;base64,{encoded}'>")
@@ -147,7 +152,8 @@ td, th { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-al
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.agrees td:last-child { color: #1a7f37; } tr.disagrees td { background: #fde8e8; }
 img { max-width: 100%; border: 1px solid #eee; }
-section { margin-top: 2em; } .prov, .missing { color: #555; } nav a { margin-right: 0.6em; }
+section { margin-top: 2em; } .prov, .missing { color: #555; } nav a { margin-left: 0.6em; }
+h2.family { margin-top: 2em; border-bottom: 2px solid #888; } .caption { max-width: 60em; }
 """
 
 
@@ -169,7 +175,17 @@ def render(targets: list[Target], profile: str, title: str = "", not_built: str 
     disagreeing = (
         _claims_table(every.filter(~pl.col("agrees"))) if every is not None and agreeing < every.height else ""
     )
-    nav = "<nav>" + "".join(f"<a href='#{t.name}'>{t.name}</a>" for t in targets) + "</nav>"
+    families = {_family(t): [u for u in targets if _family(u) == _family(t)] for t in targets}
+    nav = "".join(
+        f"<nav><b>{html.escape(family)}</b>: "
+        + "".join(f"<a href='#{t.name}'>{t.name}</a>" for t in members)
+        + "</nav>"
+        for family, members in families.items()
+    )
+    body = "".join(
+        f"<h2 class='family'>{html.escape(family)}</h2>" + "".join(_section(t) for t in members)
+        for family, members in families.items()
+    )
     scope = f"<p>{_code_spans(title)}</p>" if title else ""
     missing = f"<p class='missing'>{_code_spans(not_built)}</p>" if not_built else ""
     return (
@@ -179,7 +195,7 @@ def render(targets: list[Target], profile: str, title: str = "", not_built: str 
         f"<p>Profile <b>{html.escape(profile)}</b>.</p>{scope}{missing}{summary}"
         + (f"<h2>Claims that disagree</h2>{disagreeing}" if disagreeing else "")
         + nav
-        + "".join(_section(t) for t in targets)
+        + body
         + "</body></html>"
     )
 

@@ -1,9 +1,12 @@
 # Parameters and helpers shared by every rule file. params.yaml is read here, once, merged with the active
 # profile and --config, and validated; nothing else reads it.
+import re
 import sys
 from pathlib import Path
 
+from pipeline import code_inputs
 from pipeline import config as params_file
+from pipeline import targets as registry
 from pipeline.analysis.training import reduced_scale
 from pipeline.cifar10 import SOURCE_FILES, source_paths
 from pipeline.train import runs as train_runs
@@ -20,152 +23,26 @@ COMPARED = P["probes"]["variants"]  # the init probes' pair, normalized first
 CIFAR10_ROOT = P["cifar10_root"] or "data/raw"
 DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.json"}
 
-# The pipeline/ modules each kind of job imports: rules list them as inputs, so a code change reruns exactly the
-# jobs it affects.
-CODE = {
-    "data": ["pipeline/cifar10.py", "pipeline/atomic.py"],
-    "model": ["pipeline/models.py", "pipeline/norms.py", "pipeline/checkpoints.py"],
-    "batches": ["pipeline/batches.py"],
-    "probe": [
-        "pipeline/probes/moments.py",
-        "pipeline/probes/job.py",
-        "pipeline/parquet.py",
-        "pipeline/provenance.py",
-        "pipeline/jobs.py",
-    ],
-    "analysis": ["pipeline/analysis/moments.py", "pipeline/parquet.py"],
-    "rmt": [
-        "pipeline/rmt/products.py",
-        "pipeline/rmt/theory.py",
-        "pipeline/rmt/experiments.py",
-    ],
-    "rmt_analysis": ["pipeline/analysis/rmt.py", "pipeline/rmt/theory.py"],
-    "gradients": [
-        "pipeline/probes/summands.py",
-        "pipeline/probes/job.py",
-        "pipeline/parquet.py",
-        "pipeline/provenance.py",
-        "pipeline/jobs.py",
-    ],
-    "gradient_analysis": [
-        "pipeline/analysis/gradients.py",
-        "pipeline/analysis/channels.py",
-        "pipeline/parquet.py",
-    ],
-    "activations": [
-        "pipeline/probes/activations.py",
-        "pipeline/probes/job.py",
-        "pipeline/parquet.py",
-        "pipeline/provenance.py",
-        "pipeline/jobs.py",
-    ],
-    "activation_analysis": [
-        "pipeline/analysis/activations.py",
-        "pipeline/analysis/channels.py",
-        "pipeline/parquet.py",
-    ],
-    "train": [
-        "pipeline/train/data.py",
-        "pipeline/train/engine.py",
-        "pipeline/train/device.py",
-        "pipeline/train/job.py",
-        "pipeline/train/runs.py",
-        "pipeline/parquet.py",
-        "pipeline/provenance.py",
-        "pipeline/jobs.py",
-    ],
-    "updates": [
-        "pipeline/train/landscape.py",
-        "pipeline/train/update_job.py",
-        "pipeline/train/data.py",
-        "pipeline/train/engine.py",
-        "pipeline/train/device.py",
-        "pipeline/train/job.py",
-        "pipeline/probes/moments.py",
-        "pipeline/parquet.py",
-        "pipeline/provenance.py",
-        "pipeline/jobs.py",
-    ],
-    "update_analysis": ["pipeline/analysis/updates.py", "pipeline/parquet.py"],
-    "training_analysis": [
-        "pipeline/analysis/training.py",
-        "pipeline/train/runs.py",
-        "pipeline/parquet.py",
-    ],
-    "stability": [
-        "pipeline/train/stability.py",
-        "pipeline/train/stability_job.py",
-        "pipeline/train/update_job.py",
-        "pipeline/train/landscape.py",
-    ],
-    "stability_analysis": [
-        "pipeline/analysis/stability.py",
-        "pipeline/analysis/moments.py",
-        "pipeline/train/stability.py",
-        "pipeline/train/runs.py",
-        "pipeline/parquet.py",
-    ],
-    "claims": ["pipeline/claims.py"],
-    "plots": ["pipeline/plots/render.py"],
-}
 
-RMT_FIGURES = ["fig8", "fig9", "fig10", "fig11", "fig12"]
-# The gradient-summand targets and the folder each one is written to.
-GRADIENT_TARGETS = {
-    "table1": "tables",
-    "table4": "tables",
-    "fig2": "figures",
-    "fig4": "figures",
-    "fig7": "figures",
-    "fig19": "figures",
-    "fig20": "figures",
-    "fig21": "figures",
-    "fig22": "figures",
-    "fig23": "figures",
-}
-# The activation-probe figures (Fig. 13 none, Fig. 14 bn, Fig. 18 both).
-ACTIVATION_FIGURES = ["fig13", "fig14", "fig18"]
-TABLES = [
-    "tables/table1.md",
-    "tables/table2.md",
-    "tables/table3.md",
-    "tables/table4.md",
-    "tables/stability.md",
-]
+def script_code(script, *functions):
+    """The code inputs of a rule: the pipeline modules its adapter script (rules/scripts/<script>) and the registry
+    functions it calls import (pipeline.code_inputs), so a code change reruns exactly the jobs that run it.
+    """
+    return code_inputs.files(f"rules/scripts/{script}", *functions)
+
+
+# What the pipeline makes, from the registry (pipeline/targets.py): every figure and table.
+FIGURES = [f"figures/{name}.svg" for name in registry.figures()]
+TABLES = [f"tables/{name}.md" for name in registry.tables()]
+TRAINING = registry.of_family("training")
 RMT = {
     kind: f"results/{PROFILE}/rmt/{kind}.parquet"
     for kind in ("theory", "spectra", "condition")
 }
-FIGURES = [
-    f"figures/{fig}.svg"
-    for fig in [
-        "fig1",
-        "fig2",
-        "fig3",
-        "fig4",
-        "fig5",
-        "fig6",
-        "fig7",
-        "fig13",
-        "fig14",
-        "fig15",
-        "fig16",
-        "fig17",
-        "fig18",
-        "fig19",
-        "fig20",
-        "fig21",
-        "fig22",
-        "fig23",
-        "fig24",
-        *RMT_FIGURES,
-        "stability",
-    ]
-]
 try:
     TRAIN_RUNS = list(
         dict.fromkeys(
-            r for t in train_runs.TARGETS for r in train_runs.experiment_runs(t, P)
+            r for t in TRAINING for r in train_runs.experiment_runs(t.runs, P)
         )
     )
 except ValueError as error:
@@ -182,11 +59,7 @@ INIT_CHECKPOINTS = list(
         ]
     )
 )
-# Training: the runs each target needs, and the GPUs a run holds (snakemake --resources gpu=N shares N GPUs).
-TRAIN_TARGETS = {
-    **{t: "figures" for t in train_runs.CURVE_TARGETS},
-    **{t: "tables" for t in train_runs.TABLE_TARGETS},
-}
+# The GPUs a training run holds (snakemake --resources gpu=N shares N GPUs).
 TRAIN_GPUS = train_runs.gpus_per_job(P["train"]["device"])
 # How runs execute (device, speed): handed to the training job as an object Snakemake does not compare, so editing
 # it never reruns a finished run (pipeline.train.runs.Execution).
@@ -202,7 +75,6 @@ UPDATES = {
         for n in _U["fig24"]["networks"]
     ],
 }
-UPDATE_FIGURES = ["fig5", "fig6", "fig24"]
 # Beyond the paper: one stability search per (variant, depth), and the Fig. 3 probe of the unnormalized net at each
 # depth (its variance growth).
 _S = P["stability"]
@@ -217,25 +89,22 @@ STABILITY = {
         for d in _S["depths"]
     ],
 }
-# The claims file that checks each figure and table (one file per probe family, one per training target).
+# The claims file that checks each figure and table: one per claims job (pipeline.targets.claim_units), in the order
+# the claims table gathers them.
 _C = f"results/{PROFILE}/claims"
 CLAIM_FILE = {
-    "fig3": f"{_C}/fig3.parquet",
-    **{fig: f"{_C}/rmt.parquet" for fig in RMT_FIGURES},
-    **{target: f"{_C}/gradients.parquet" for target in GRADIENT_TARGETS},
-    **{fig: f"{_C}/activations.parquet" for fig in ACTIVATION_FIGURES},
-    **{target: f"{_C}/{target}.parquet" for target in train_runs.TARGETS},
-    **{fig: f"{_C}/updates.parquet" for fig in UPDATE_FIGURES},
-    "stability": f"{_C}/stability.parquet",
+    target.name: f"{_C}/{unit}.parquet"
+    for unit, members in registry.claim_units()
+    for target in members
 }
 CLAIMS = list(dict.fromkeys(CLAIM_FILE.values()))
 # The aggregate targets: each builds its figures and tables and writes figures/claims.md and figures/report.html
 # for them, naming what it left out (rules/scripts/summary.py).
-_EVERY = [Path(f).stem for f in FIGURES + TABLES]
+_EVERY = list(registry.TARGETS)
 AGGREGATES = {
     "all": _EVERY,
-    "without_training": [t for t in _EVERY if t not in TRAIN_TARGETS],
-    "training": [t for t in _EVERY if t in TRAIN_TARGETS],
+    "without_training": [t for t in _EVERY if registry.TARGETS[t].family != "training"],
+    "training": [t for t in _EVERY if registry.TARGETS[t].family == "training"],
 }
 
 
@@ -251,10 +120,13 @@ def aggregate_inputs(name):
     }
 
 
-def aggregate_summary(name):
-    """The summary's title and the sentence naming the targets the aggregate does not build, and which does."""
+def aggregate_summary(name, called=None):
+    """The summary's title (the target as the user called it: `called`, an alias of `name`) and the sentence
+    naming the targets the aggregate does not build, and which does."""
     left_out = {
-        other: [t for t in targets if t not in AGGREGATES[name]]
+        other: sorted(
+            (t for t in targets if t not in AGGREGATES[name]), key=registry.paper_order
+        )
         for other, targets in AGGREGATES.items()
         if other != "all"
     }
@@ -265,23 +137,14 @@ def aggregate_summary(name):
     )
     return {
         "profile": PROFILE,
-        "title": f"Claim checks of `snakemake {name}` (profile {PROFILE})",
+        "title": f"Claim checks of `snakemake {called or name}` (profile {PROFILE})",
         "not_built": f"Not built by this target: {missing}." if missing else "",
     }
 
 
 wildcard_constraints:
     profile=PROFILE,
-    rmt_figure="|".join(RMT_FIGURES),
-    gradient_table="table1|table4",
-    gradient_figure="|".join(
-        t for t, folder in GRADIENT_TARGETS.items() if folder == "figures"
-    ),
-    activation_figure="|".join(ACTIVATION_FIGURES),
     run=train_runs.WILDCARD,
-    train_figure="|".join(train_runs.CURVE_TARGETS),
-    train_table="|".join(train_runs.TABLE_TARGETS),
-    update_figure="|".join(UPDATE_FIGURES),
     lr=r"\d+(\.\d+)?",
     variant="|".join(P["variants"]),
     depth=r"\d+",
@@ -306,18 +169,6 @@ def moments_files():
     ]
 
 
-def rmt_figure_data(wildcards):
-    """The RMT tables a figure is drawn from (fig9: the curves; fig10: curves and spectra; ...)."""
-    needs = {
-        "fig8": ["spectra"],
-        "fig9": ["theory"],
-        "fig10": ["theory", "spectra"],
-        "fig11": ["condition"],
-        "fig12": ["condition"],
-    }[wildcards.rmt_figure]
-    return {kind: RMT[kind] for kind in needs}
-
-
 def probe_files(probe, kind):
     """One output kind of an init probe ("gradients" or "activations") for the compared pair, normalized first."""
     return [
@@ -336,14 +187,6 @@ def probe_params(*keys):
 def gradient_files(kind):
     """The gradient probe's outputs ("table", "params", "summands", ...) for the compared pair."""
     return probe_files("gradients", kind)
-
-
-def train_metrics(target):
-    """The metrics files of every run a training target needs (pipeline.train.runs.experiment_runs)."""
-    return [
-        f"results/{PROFILE}/train/{run.name}.parquet"
-        for run in train_runs.experiment_runs(target, P)
-    ]
 
 
 def train_init_checkpoint(wildcards):
@@ -372,18 +215,121 @@ def step_recipe():
     return {k: v for k, v in recipe.items() if k not in ("train_images", "test_images")}
 
 
-def target_metrics(wildcards):
-    """The metrics of exactly the runs one training target needs (Fig. 16: Fig. 15's)."""
-    return train_metrics(wildcards.get("train_figure") or wildcards.get("train_table"))
+def family_data():
+    """Each family's measurement files by kind (pipeline.targets.Family.data); training's are per target
+    (unit_data). Checked against the registry, so a family and its files cannot drift apart.
+    """
+    data = {
+        "moments": {"moments": moments_files()},
+        "rmt": RMT,
+        "gradients": {
+            kind: gradient_files(kind) for kind in registry.FAMILIES["gradients"].data
+        },
+        "activations": {
+            kind: probe_files("activations", kind)
+            for kind in registry.FAMILIES["activations"].data
+        },
+        "updates": UPDATES,
+        "stability": STABILITY,
+    }
+    for name, family in registry.FAMILIES.items():
+        if name in data and tuple(data[name]) != family.data:
+            sys.exit(
+                f"error: rules/common.smk lays out {list(data[name])} for family {name}, "
+                f"pipeline/targets.py declares {list(family.data)}"
+            )
+    return data
 
 
-def target_experiment(wildcards):
-    """The parameters that rebuild one training target's runs (pipeline.train.runs.experiment_params)."""
-    return train_runs.experiment_params(
-        wildcards.get("train_figure") or wildcards.get("train_table"), P
-    )
+FAMILY_DATA = family_data()
 
 
-def target_rules(wildcards):
-    """The claim rules of one training target (a change in another figure's rules reruns nothing here)."""
-    return P["figures"][wildcards.get("train_figure") or wildcards.get("train_table")]
+def unit_data(members):
+    """The measurement files a claims job reads: its family's, or for a training target exactly its runs'."""
+    if members[0].family == "training":
+        return {
+            "metrics": [
+                f"results/{PROFILE}/train/{run.name}.parquet"
+                for run in train_runs.experiment_runs(members[0].runs, P)
+            ]
+        }
+    return FAMILY_DATA[members[0].family]
+
+
+def unit_settings(members):
+    """The parameters a claims or figure job of these targets reads (each target's claim rules, the params.yaml
+    sections its family names, and a training target's runs): a change elsewhere reruns none of its jobs.
+    """
+    family = registry.FAMILIES[members[0].family]
+    settings = {key: params_file.at(P, key) for key in family.settings}
+    settings["figures"] = {
+        t.name: P["figures"][t.name] for t in members if t.name in P["figures"]
+    }
+    if family.name == "training":
+        settings["runs_of"] = members[0].runs
+        settings["experiment"] = train_runs.experiment_params(members[0].runs, P)
+    return settings
+
+
+def figure_settings(wildcards):
+    """The parameters of one figure job: those of the claims job that decided its checks."""
+    target = registry.TARGETS[wildcards.figure]
+    if registry.FAMILIES[target.family].claims_per_target:
+        return unit_settings([target])
+    return unit_settings(registry.of_family(target.family))
+
+
+def figure_data(wildcards):
+    """The files one figure reads: the kinds of its family's data it names (all when none; "table": the table
+    its claims job wrote), or a training figure's runs, and its claims file."""
+    target = registry.TARGETS[wildcards.figure]
+    data = unit_data([target])
+    if target.reads:
+        data = {
+            kind: f"tables/{target.name}.parquet" if kind == "table" else data[kind]
+            for kind in target.reads
+        }
+    return {**data, "claims": CLAIM_FILE[target.name]}
+
+
+# Outputs marked for `snakemake --report` (rules/figures.smk).
+CAPTION = "report/target.rst"
+
+
+def rst_text(text):
+    """Plain text made safe for a reStructuredText caption (|x| is a substitution there, *x* emphasis)."""
+    return re.sub(r"([|*`_\\])", r"\\\1", text)
+
+
+def reported(path, family):
+    """An output marked for `snakemake --report`: the family's category, the registry's caption and checks."""
+    return report(path, caption=CAPTION, category=registry.FAMILIES[family].title)
+
+
+def claims_markdown(target):
+    """Where a target's claim checks are shown: beside its figure, or beside its table."""
+    return f"{target.folder}/{target.name}.claims.md"
+
+
+def table_outputs(members):
+    """The tables a claims job writes on the way (Markdown, marked for the report, and the Parquet twin)."""
+    made = [t for t in members if t.table and not t.table_rule]
+    if not made:
+        return {}
+    return {
+        "tables": [reported(f"tables/{t.name}.md", t.family) for t in made],
+        "table_parquets": [f"tables/{t.name}.parquet" for t in made],
+    }
+
+
+def report_caption(members):
+    """The caption and claim checks of the one table a claims job marks for the report (empty when none); the
+    checks are the job's own Markdown output of that target."""
+    made = [t for t in members if t.table and not t.table_rule]
+    if not made:
+        return {"caption": "", "verdicts": ""}
+    position = members.index(made[0])
+    return {
+        "caption": rst_text(made[0].caption),
+        "verdicts": lambda wildcards, output: output.markdown[position],
+    }

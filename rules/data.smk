@@ -15,7 +15,7 @@ rule download_cifar10:
 rule prepare_cifar10:
     input:
         sources=cifar10_sources(),
-        code=CODE["data"],
+        code=script_code("prepare_cifar10.py"),
     output:
         npz=DATA["npz"],
         provenance=DATA["provenance"],

@@ -1,39 +1,91 @@
-# Claims and figures: computed from Parquet only, so restyling a figure never reruns a probe.
+# Claims, figures and tables, computed from Parquet only (so restyling a figure never reruns a probe), one rule per
+# claims job and one figure rule per family, all generated from the registry (pipeline/targets.py). Every figure
+# and table is marked for `snakemake --report`: its family is the category, its caption the registry's with the
+# claim checks of the build.
+
+for _unit, _members in registry.claim_units():
+    _family = registry.FAMILIES[_members[0].family]
+
+    rule:
+        name:
+            f"claims_{_unit}"
+        input:
+            **unit_data(_members),
+            code=script_code("decide_claims.py", _family.decide),
+        output:
+            **table_outputs(_members),
+            claims=CLAIM_FILE[_members[0].name],
+            markdown=[claims_markdown(t) for t in _members],
+        log:
+            f"logs/{PROFILE}/claims_{_unit}.log",
+        conda:
+            "../envs/figures.yaml"
+        params:
+            **report_caption(_members),
+            decide=_family.decide,
+            targets=[t.name for t in _members],
+            settings=unit_settings(_members),
+            profile=PROFILE,
+        script:
+            "scripts/decide_claims.py"
 
 
-rule claims_fig3:
+for _family in registry.FAMILIES.values():
+    _drawn = registry.figures(_family.name)
+
+    rule:
+        name:
+            f"figure_{_family.name}"
+        input:
+            unpack(figure_data),
+            code=script_code("draw_figure.py", _family.draw),
+        output:
+            svg=reported("figures/{figure}.svg", _family.name),
+            png="figures/{figure}.png",
+        log:
+            f"logs/{PROFILE}/figure_{{figure}}.log",
+        wildcard_constraints:
+            figure="|".join(_drawn),
+        conda:
+            "../envs/figures.yaml"
+        params:
+            draw=_family.draw,
+            settings=figure_settings,
+            caption=lambda wildcards: rst_text(
+                registry.TARGETS[wildcards.figure].caption
+            ),
+            verdicts=lambda wildcards: claims_markdown(
+                registry.TARGETS[wildcards.figure]
+            ),
+        script:
+            "scripts/draw_figure.py"
+
+
+# Table 1 and Table 4 are the gradient probe's own numbers (their claims are the gradients family's).
+rule table_gradients:
     input:
-        moments=moments_files(),
-        code=CODE["analysis"] + CODE["claims"],
+        tables=gradient_files("table"),
+        verdicts=f"tables/{{gradient_table}}.claims.md",  # shown in its report caption
+        code=script_code("table_gradients.py"),
     output:
-        claims=f"results/{PROFILE}/claims/fig3.parquet",
-        markdown="figures/fig3.claims.md",
+        markdown=reported("tables/{gradient_table}.md", "gradients"),
+        parquet="tables/{gradient_table}.parquet",
     log:
-        f"logs/{PROFILE}/claims_fig3.log",
+        f"logs/{PROFILE}/{{gradient_table}}.log",
+    wildcard_constraints:
+        gradient_table="|".join(
+            t.name for t in registry.of_family("gradients") if t.table_rule
+        ),
     conda:
         "../envs/figures.yaml"
     params:
-        rules=lookup(dpath="figures/fig3", within=P),
-        compared=lookup(dpath="probes/variants", within=P),
-        profile=PROFILE,
+        layers=lookup(dpath="probes/gradients", within=P),
+        caption=lambda wildcards: rst_text(
+            registry.TARGETS[wildcards.gradient_table].caption
+        ),
+        verdicts=lambda wildcards, input: input.verdicts,
     script:
-        "scripts/claims_fig3.py"
-
-
-rule figure_fig3:
-    input:
-        moments=moments_files(),
-        claims=f"results/{PROFILE}/claims/fig3.parquet",
-        code=CODE["analysis"] + CODE["plots"] + ["pipeline/plots/fig3.py"],
-    output:
-        svg="figures/fig3.svg",
-        png="figures/fig3.png",
-    log:
-        f"logs/{PROFILE}/figure_fig3.log",
-    conda:
-        "../envs/figures.yaml"
-    script:
-        "scripts/figure_fig3.py"
+        "scripts/table_gradients.py"
 
 
 # Every claim check of a complete build in one table, and the claims metrics file (git-tracked for the cpu
@@ -41,7 +93,7 @@ rule figure_fig3:
 rule claims:
     input:
         claims=CLAIMS,
-        code=CODE["claims"] + ["pipeline/findings.py"],
+        code=script_code("claims.py"),
     output:
         table=f"results/{PROFILE}/claims.parquet",
         metrics=f"figures/claims.{PROFILE}.json",
@@ -52,228 +104,9 @@ rule claims:
     params:
         profile=PROFILE,
         reduced=[
-            t
-            for t in TRAIN_TARGETS
-            if reduced_scale(train_runs.experiment_params(t, P))
+            t.name
+            for t in TRAINING
+            if reduced_scale(train_runs.experiment_params(t.runs, P))
         ],
     script:
         "scripts/claims.py"
-
-
-rule claims_gradients:
-    input:
-        tables=gradient_files("table"),
-        params=gradient_files("params"),
-        logits=gradient_files("logits"),
-        channels=gradient_files("channels"),
-        classes=gradient_files("classes"),
-        summands=gradient_files("summands"),
-        code=CODE["gradient_analysis"] + CODE["claims"],
-    output:
-        claims=f"results/{PROFILE}/claims/gradients.parquet",
-        markdown=[f"{GRADIENT_TARGETS[t]}/{t}.claims.md" for t in GRADIENT_TARGETS],
-    log:
-        f"logs/{PROFILE}/claims_gradients.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        table1=lookup(dpath="figures/table1", within=P),
-        fig2=lookup(dpath="figures/fig2", within=P),
-        fig4=lookup(dpath="figures/fig4", within=P),
-        fig7=lookup(dpath="figures/fig7", within=P),
-        fig19=lookup(dpath="figures/fig19", within=P),
-        fig21=lookup(dpath="figures/fig21", within=P),
-        fig22=lookup(dpath="figures/fig22", within=P),
-        fig23=lookup(dpath="figures/fig23", within=P),
-        depth=DEPTH,
-        layers=lookup(dpath="probes/gradients", within=P),
-        compared=lookup(dpath="probes/variants", within=P),
-        profile=PROFILE,
-    script:
-        "scripts/claims_gradients.py"
-
-
-rule table_gradients:
-    input:
-        tables=gradient_files("table"),
-        code=CODE["gradient_analysis"],
-    output:
-        markdown="tables/{gradient_table}.md",
-        parquet="tables/{gradient_table}.parquet",
-    log:
-        f"logs/{PROFILE}/{{gradient_table}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        layers=lookup(dpath="probes/gradients", within=P),
-    script:
-        "scripts/table_gradients.py"
-
-
-rule figure_gradients:
-    input:
-        params=gradient_files("params"),
-        logits=gradient_files("logits"),
-        channels=gradient_files("channels"),
-        classes=gradient_files("classes"),
-        summands=gradient_files("summands"),
-        claims=f"results/{PROFILE}/claims/gradients.parquet",
-        code=CODE["gradient_analysis"] + CODE["plots"] + ["pipeline/plots/gradients.py"],
-    output:
-        svg="figures/{gradient_figure}.svg",
-        png="figures/{gradient_figure}.png",
-    log:
-        f"logs/{PROFILE}/figure_{{gradient_figure}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        layers=lookup(dpath="probes/gradients", within=P),
-    script:
-        "scripts/figure_gradients.py"
-
-
-rule claims_activations:
-    input:
-        histograms=probe_files("activations", "histograms"),
-        mean_gradients=probe_files("activations", "mean_gradients"),
-        code=CODE["activation_analysis"] + CODE["claims"],
-    output:
-        claims=f"results/{PROFILE}/claims/activations.parquet",
-        markdown=[f"figures/{fig}.claims.md" for fig in ACTIVATION_FIGURES],
-    log:
-        f"logs/{PROFILE}/claims_activations.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        fig13=lookup(dpath="figures/fig13", within=P),
-        fig18=lookup(dpath="figures/fig18", within=P),
-        compared=lookup(dpath="probes/variants", within=P),
-        profile=PROFILE,
-    script:
-        "scripts/claims_activations.py"
-
-
-rule figure_activations:
-    input:
-        histograms=probe_files("activations", "histograms"),
-        mean_gradients=probe_files("activations", "mean_gradients"),
-        claims=f"results/{PROFILE}/claims/activations.parquet",
-        code=CODE["activation_analysis"]
-        + CODE["plots"]
-        + ["pipeline/plots/activations.py"],
-    output:
-        svg="figures/{activation_figure}.svg",
-        png="figures/{activation_figure}.png",
-    log:
-        f"logs/{PROFILE}/figure_{{activation_figure}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        fig13=lookup(dpath="figures/fig13", within=P),
-        compared=lookup(dpath="probes/variants", within=P),
-    script:
-        "scripts/figure_activations.py"
-
-
-# Each training figure and table reads exactly its own runs (pipeline.train.runs.experiment_runs), so asking for
-# one never trains another's.
-rule claims_training_figure:
-    input:
-        metrics=target_metrics,
-        code=CODE["training_analysis"] + CODE["claims"],
-    output:
-        claims=f"results/{PROFILE}/claims/{{train_figure}}.parquet",
-        markdown="figures/{train_figure}.claims.md",
-    log:
-        f"logs/{PROFILE}/claims_{{train_figure}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        experiment=target_experiment,
-        rules=target_rules,
-        profile=PROFILE,
-    script:
-        "scripts/claims_training.py"
-
-
-rule claims_training_table:
-    input:
-        metrics=target_metrics,
-        code=CODE["training_analysis"] + CODE["claims"],
-    output:
-        claims=f"results/{PROFILE}/claims/{{train_table}}.parquet",
-        markdown="tables/{train_table}.claims.md",
-        table="tables/{train_table}.md",
-        parquet="tables/{train_table}.parquet",
-    log:
-        f"logs/{PROFILE}/claims_{{train_table}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        experiment=target_experiment,
-        rules=target_rules,
-        profile=PROFILE,
-    script:
-        "scripts/claims_training.py"
-
-
-rule figure_training:
-    input:
-        metrics=target_metrics,
-        claims=f"results/{PROFILE}/claims/{{train_figure}}.parquet",
-        code=CODE["training_analysis"] + CODE["plots"] + ["pipeline/plots/training.py"],
-    output:
-        svg="figures/{train_figure}.svg",
-        png="figures/{train_figure}.png",
-    log:
-        f"logs/{PROFILE}/figure_{{train_figure}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        experiment=target_experiment,
-    script:
-        "scripts/figure_training.py"
-
-
-rule claims_updates:
-    input:
-        path=UPDATES["path"],
-        moments=UPDATES["moments"],
-        landscapes=UPDATES["landscapes"],
-        code=CODE["update_analysis"] + CODE["claims"],
-    output:
-        claims=f"results/{PROFILE}/claims/updates.parquet",
-        markdown=[f"figures/{fig}.claims.md" for fig in UPDATE_FIGURES],
-    log:
-        f"logs/{PROFILE}/claims_updates.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        fig5=lookup(dpath="figures/fig5", within=P),
-        fig6=lookup(dpath="figures/fig6", within=P),
-        fig24=lookup(dpath="figures/fig24", within=P),
-        threshold=lookup(dpath="train/divergence_loss", within=P),
-        networks=lookup(dpath="updates/fig24/networks", within=P),
-        profile=PROFILE,
-    script:
-        "scripts/claims_updates.py"
-
-
-rule figure_updates:
-    input:
-        path=UPDATES["path"],
-        moments=UPDATES["moments"],
-        landscapes=UPDATES["landscapes"],
-        claims=f"results/{PROFILE}/claims/updates.parquet",
-        code=CODE["update_analysis"] + CODE["plots"] + ["pipeline/plots/updates.py"],
-    output:
-        svg="figures/{update_figure}.svg",
-        png="figures/{update_figure}.png",
-    log:
-        f"logs/{PROFILE}/figure_{{update_figure}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        threshold=lookup(dpath="train/divergence_loss", within=P),
-    script:
-        "scripts/figure_updates.py"

@@ -3,7 +3,7 @@
 
 rule init_checkpoint:
     input:
-        code=CODE["model"],
+        code=script_code("init_checkpoint.py"),
     output:
         "results/init/{variant}-d{depth}-s{seed}.pt",
     log:

@@ -6,7 +6,7 @@ rule probe_moments:
         checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["batches"] + CODE["probe"],
+        code=script_code("probe_moments.py"),
     output:
         "results/{profile}/moments/{variant}-d{depth}-s{seed}.parquet",
     log:
@@ -27,7 +27,7 @@ rule probe_gradients:
         checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["batches"] + CODE["gradients"],
+        code=script_code("probe_gradients.py"),
     output:
         table="results/{profile}/gradients/{variant}-d{depth}-s{seed}.table.parquet",
         params="results/{profile}/gradients/{variant}-d{depth}-s{seed}.params.parquet",
@@ -53,7 +53,7 @@ rule probe_activations:
         checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["batches"] + CODE["activations"],
+        code=script_code("probe_activations.py"),
     output:
         histograms="results/{profile}/activations/{variant}-d{depth}-s{seed}.histograms.parquet",
         mean_gradients="results/{profile}/activations/{variant}-d{depth}-s{seed}.mean_gradients.parquet",

@@ -3,7 +3,7 @@
 
 rule rmt_theory:
     input:
-        code=CODE["rmt"],
+        code=script_code("rmt_tables.py"),
     output:
         RMT["theory"],
     log:
@@ -19,7 +19,7 @@ rule rmt_theory:
 
 rule rmt_spectra:
     input:
-        code=CODE["rmt"],
+        code=script_code("rmt_tables.py"),
     output:
         RMT["spectra"],
     log:
@@ -36,7 +36,7 @@ rule rmt_spectra:
 
 rule rmt_condition:
     input:
-        code=CODE["rmt"],
+        code=script_code("rmt_tables.py"),
     output:
         RMT["condition"],
     log:
@@ -49,39 +49,3 @@ rule rmt_condition:
         profile=PROFILE,
     script:
         "scripts/rmt_tables.py"
-
-
-rule claims_rmt:
-    input:
-        **RMT,
-        code=CODE["rmt_analysis"] + CODE["claims"],
-    output:
-        claims=f"results/{PROFILE}/claims/rmt.parquet",
-        markdown=[f"figures/{fig}.claims.md" for fig in RMT_FIGURES],
-    log:
-        f"logs/{PROFILE}/claims_rmt.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        max_ks=lookup(dpath="rmt/max_ks", within=P),
-        profile=PROFILE,
-    script:
-        "scripts/claims_rmt.py"
-
-
-rule figure_rmt:
-    input:
-        unpack(rmt_figure_data),
-        claims=f"results/{PROFILE}/claims/rmt.parquet",
-        code=CODE["rmt_analysis"] + CODE["plots"] + ["pipeline/plots/rmt.py"],
-    output:
-        svg="figures/{rmt_figure}.svg",
-        png="figures/{rmt_figure}.png",
-    log:
-        f"logs/{PROFILE}/figure_{{rmt_figure}}.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        bins=lookup(dpath="rmt/histogram_bins", within=P),
-    script:
-        "scripts/figure_rmt.py"

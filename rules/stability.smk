@@ -7,7 +7,7 @@ rule stability_search:
         checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["batches"] + CODE["train"] + CODE["stability"],
+        code=script_code("stability_search.py"),
     output:
         "results/{profile}/stability/{variant}-d{depth}-s{seed}.parquet",
     log:
@@ -24,44 +24,3 @@ rule stability_search:
         profile=PROFILE,
     script:
         "scripts/stability_search.py"
-
-
-rule claims_stability:
-    input:
-        searches=STABILITY["searches"],
-        moments=STABILITY["moments"],
-        code=CODE["stability_analysis"] + CODE["claims"],
-    output:
-        claims=f"results/{PROFILE}/claims/stability.parquet",
-        markdown="figures/stability.claims.md",
-        table="tables/stability.md",
-        parquet="tables/stability.parquet",
-    log:
-        f"logs/{PROFILE}/claims_stability.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        search=lookup(dpath="stability", within=P),
-        rules=lookup(dpath="figures/stability", within=P),
-        profile=PROFILE,
-    script:
-        "scripts/claims_stability.py"
-
-
-rule figure_stability:
-    input:
-        table="tables/stability.parquet",
-        claims=f"results/{PROFILE}/claims/stability.parquet",
-        code=CODE["plots"] + ["pipeline/plots/stability.py", "pipeline/train/runs.py"],
-    output:
-        svg="figures/stability.svg",
-        png="figures/stability.png",
-    log:
-        f"logs/{PROFILE}/figure_stability.log",
-    conda:
-        "../envs/figures.yaml"
-    params:
-        search=lookup(dpath="stability", within=P),
-        probes=probe_params("batch_size", "batches", "seed"),
-    script:
-        "scripts/figure_stability.py"

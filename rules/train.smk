@@ -7,7 +7,7 @@ rule train_run:
         checkpoint=train_init_checkpoint,
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["batches"] + CODE["train"],
+        code=script_code("train_run.py"),
     output:
         metrics="results/{profile}/train/{run}.parquet",
         weights="results/{profile}/train/{run}.pt",

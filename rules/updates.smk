@@ -6,7 +6,7 @@ rule diverging_update:
         checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["batches"] + CODE["updates"],
+        code=script_code("diverging_update.py"),
     output:
         path="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.path.parquet",
         moments="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.moments.parquet",
@@ -32,7 +32,7 @@ rule batch_landscape:
         checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
         data=DATA["npz"],
         provenance=DATA["provenance"],
-        code=CODE["model"] + CODE["batches"] + CODE["updates"],
+        code=script_code("batch_landscape.py"),
     output:
         "results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.parquet",
     log:

@@ -16,6 +16,16 @@ from pipeline.train.engine import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES_PER_BATCH = 40
+LAYERS = ("workflow", "system")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that is not marked workflow or system is a unit test (`pytest -m unit`, the inner loop)."""
+    for item in items:
+        if not any(item.get_closest_marker(layer) for layer in LAYERS):
+            item.add_marker(pytest.mark.unit)
+
+
 RECIPE = Recipe(0.9, 5e-4, 16, (0.5, 0.75), 0.1, 1000.0, 0.01, 4, True)  # the paper's recipe at batch 16
 
 

@@ -51,3 +51,27 @@ def test_every_rule_env_exists():
     rules = "".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
     named = set(re.findall(r'"\.\./(envs/[a-z]+\.yaml)"', rules))
     assert named and all((REPO / n).is_file() for n in named)
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.match(r"[A-Za-z0-9_.-]+", r).group().lower() for r in requirements}
+
+
+def test_figures_env_is_the_package_without_extras_and_torch_env_adds_torch():
+    """The claims and figure jobs' environment installs pyproject's dependencies and nothing heavier; the network
+    jobs' environment adds the torch extra."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = _requirement_names(project["dependencies"])
+    figures = _pip_pins(REPO / "envs/figures.yaml")
+    assert set(figures) == core and "torch" not in figures
+    torch = _pip_pins(REPO / "envs/torch.yaml")
+    assert _requirement_names(project["optional-dependencies"]["torch"]) <= set(torch)
+    editable = {
+        line
+        for env in ("figures", "torch")
+        for d in yaml.safe_load((REPO / f"envs/{env}.yaml").read_text())["dependencies"]
+        if isinstance(d, dict)
+        for line in d["pip"]
+        if line.startswith("-e ")
+    }
+    assert editable == {"-e ..", "-e ..[torch]"}

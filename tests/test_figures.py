@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from pipeline import claims
-from pipeline.plots import fig3, render
+from pipeline.plots import moments as moments_plot
+from pipeline.plots import render
 from tests.test_moments import _summary
 
 PROVENANCE = {
@@ -22,7 +23,7 @@ def _chart():
 
     summary = _summary(4.0, 0.3)
     table = claims.frame(moments.claims(summary, "bn", "none", 2.0, 1.0, "smoke"))
-    return fig3.chart(summary, table, PROVENANCE), table
+    return moments_plot.chart(summary, table, PROVENANCE), table
 
 
 def test_chart_spec_is_the_papers_figure():
@@ -54,11 +55,24 @@ def test_render_writes_svg_and_png(tmp_path):
 
 def test_claims_table_round_trip(tmp_path):
     table = _chart()[1]
-    claims.write(table, tmp_path / "c.parquet", tmp_path / "c.md", PROVENANCE)
+    checks = [claims.Check(**row) for row in table.iter_rows(named=True)]
+    frame = pl.DataFrame({"rate": [0.1]})
+    decision = claims.Decision({"fig3": checks}, PROVENANCE, {"fig3": (frame, "| rate |\n")})
+    outputs = {
+        "claims": tmp_path / "c.parquet",
+        "markdown": [tmp_path / "fig3.claims.md"],
+        "tables": [tmp_path / "fig3.md"],
+        "table_parquets": [tmp_path / "fig3.parquet"],
+    }
+    assert claims.write_decision(decision, outputs).equals(table)
     gathered = claims.gather([tmp_path / "c.parquet", tmp_path / "c.parquet"])
     assert gathered.height == 8 and gathered.schema == pl.Schema(claims.SCHEMA)
-    markdown = (tmp_path / "c.md").read_text()
+    markdown = (tmp_path / "fig3.claims.md").read_text()
     assert markdown.count("\n") == 6 and "| fig3 |" in markdown
+    assert (tmp_path / "fig3.md").read_text() == "| rate |\n"
+    assert pl.read_parquet(tmp_path / "fig3.parquet").equals(frame)
+    with pytest.raises(ValueError, match="Markdown outputs"):
+        claims.write_decision(decision, {**outputs, "markdown": [tmp_path / "fig4.claims.md"]})
 
 
 def test_combined_provenance_lists_variants_and_rejects_stale_files(tmp_path):

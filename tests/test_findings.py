@@ -64,6 +64,7 @@ def test_metrics_round_trip_and_readme_rewrite(tmp_path):
         findings.update_readme(readme, path)
 
 
+@pytest.mark.workflow
 def test_dvc_metrics_show_reads_the_committed_file():
     shown = subprocess.run(
         [str(Path(sys.executable).parent / "dvc"), "metrics", "show", "--json"],

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from conftest import write_fake_cifar
 
 from pipeline.checkout import copy_checkout
@@ -21,6 +22,7 @@ def test_the_step_limits_fit_the_eight_minute_budget():
     assert sum(gpu_check.STEPS.values()) <= 8 * 60
 
 
+@pytest.mark.system
 def test_the_dry_run_runs_every_step_without_polars_and_marks_its_rows_cpu(tmp_path):
     work = copy_checkout(tmp_path / "repo")
     cifar = write_fake_cifar(tmp_path / "data", images_per_batch=80)

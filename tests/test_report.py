@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 import xml.etree.ElementTree as ET
 
 import polars as pl
+import pytest
 
 from pipeline import claims, parquet, report
+from pipeline import targets as registry
 from tests.browser import render
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="red"/></svg>'
@@ -35,9 +38,12 @@ def test_report_orders_targets_embeds_figures_and_lists_disagreements(tmp_path):
     _project(tmp_path)
     targets = report.found(tmp_path, "p")
     report.write(targets, "p", tmp_path / "out.html")
-    assert [t.name for t in targets] == ["fig3", "fig12", "table1"]  # numeric order, figures first
+    assert [t.name for t in targets] == ["fig3", "fig12", "table1"]  # the registry's order, family by family
     page = (tmp_path / "out.html").read_text()
     assert page.index("id='fig3'") < page.index("id='fig12'") < page.index("id='table1'")
+    sections = re.findall(r"<h2 class='family'>([^<]+)</h2>", page)  # one section per family, the registry's titles
+    assert sections == [registry.FAMILIES[f].title for f in ("moments", "rmt", "gradients")]
+    assert html.escape(registry.TARGETS["fig12"].caption) in page
     images = re.findall(r"src='data:image/svg\+xml;base64,([^']+)'", page)
     assert len(images) == 2 and all(ET.fromstring(base64.b64decode(i)).tag.endswith("svg") for i in images)
     assert "3 figures and tables; 2 claim checks, 1 agree" in page
@@ -60,6 +66,7 @@ def test_a_report_of_declared_files_shows_only_the_targets_asked_for(tmp_path):
     assert "Claim checks of x" in page and "1 figures and tables; 1 claim checks, 1 agree" in page
 
 
+@pytest.mark.system
 def test_headless_chromium_renders_the_report_and_reports_console_errors(tmp_path):
     _project(tmp_path)
     report.write(report.found(tmp_path, "p"), "p", tmp_path / "out.html")

@@ -23,6 +23,8 @@ from pipeline.checkout import copy_checkout
 from tests.conftest import REPO, write_fake_cifar
 from tests.test_workflow import BIN, ENV
 
+pytestmark = pytest.mark.system
+
 CLUSTER = REPO / "profiles/slurm/local-cluster.sh"
 PROFILE = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
 # Test-cluster settings: its account, small jobs, the 2 cores it has, and fast status polling (the default waits

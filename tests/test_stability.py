@@ -15,7 +15,7 @@ from pipeline.train import stability, stability_job
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
-from pipeline.train.update_job import UpdateJob
+from pipeline.updates.job import UpdateJob
 
 GRID = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import config
+from pipeline import config, targets
 from pipeline.analysis import training
 from pipeline.train import runs
 
@@ -72,7 +72,7 @@ def test_fig1_claims_are_margins_with_a_paired_spread_over_seeds():
 
 def test_fig15_and_16_place_bn_top_between_none_and_full_bn():
     params = config.load(REPO / "params.yaml", {"profile": "smoke", "train": {"seeds": [0, 1]}})
-    panels = runs.curve_panels("fig16", params)
+    panels = runs.curve_panels(targets.TARGETS["fig16"].runs, params)
     accuracy = {"bn_top": [0.7, 0.8], "bn": [0.8, 0.9], "none": [0.4, 0.5]}
     frames = [_metrics(r, [a], [a]) for c in panels[0][1] for r, a in zip(c, accuracy[c[0].variant], strict=True)]
     summary = training.run_summary(pl.concat(frames))

@@ -14,8 +14,8 @@ from test_train import RECIPE
 from pipeline import claims
 from pipeline.analysis import updates
 from pipeline.plots import updates as plots
-from pipeline.train import landscape
 from pipeline.train.data import DeviceData
+from pipeline.updates import steps
 
 CLAIM_COLUMNS = claims.SCHEMA
 PROVENANCE = {
@@ -30,13 +30,13 @@ def test_the_replayed_update_ends_where_the_optimizer_went(where):
     torch.manual_seed(0)
     data = DeviceData.from_cifar(fake_data(64), torch.device("cpu"))
     model = tiny_model(where)
-    first = float(landscape.batch_loss(model, *next(landscape.training_steps(data, RECIPE, 0))).detach())
+    first = float(steps.batch_loss(model, *next(steps.training_steps(data, RECIPE, 0))).detach())
     # A huge rate makes the second mini-batch's loss explode: the responsible update is step 0 (no momentum yet)
     # or later (with momentum); either way theta(1) must be the optimizer's parameters.
     recipe = dataclasses.replace(RECIPE, divergence_loss=first * 1.5)
-    update = landscape.find_diverging_update(model, data, recipe, 50.0, 0, 50)
+    update = steps.find_diverging_update(model, data, recipe, 50.0, 0, 50)
     assert update.diverged_loss > recipe.divergence_loss or not math.isfinite(update.diverged_loss)
-    landscape.along(model, update.params, update.direction, 50.0)
+    steps.along(model, update.params, update.direction, 50.0)
     for p, a in zip(model.parameters(), update.after, strict=True):
         assert torch.allclose(p, a, rtol=1e-6, atol=1e-7)
 
@@ -44,23 +44,23 @@ def test_the_replayed_update_ends_where_the_optimizer_went(where):
 def test_momentum_is_part_of_the_replayed_direction():
     data = DeviceData.from_cifar(fake_data(64), torch.device("cpu"))
     model = tiny_model("every")
-    optimizer = landscape.make_optimizer(model, RECIPE, 0.01)
-    batches = landscape.training_steps(data, RECIPE, 0)
+    optimizer = steps.make_optimizer(model, RECIPE, 0.01)
+    batches = steps.training_steps(data, RECIPE, 0)
     for _ in range(2):  # two real steps: the momentum buffer is filled
         images, labels = next(batches)
         optimizer.zero_grad()
-        landscape.batch_loss(model, images, labels).backward()
+        steps.batch_loss(model, images, labels).backward()
         optimizer.step()
     images, labels = next(batches)
     params = list(model.parameters())
     theta = [p.detach().clone() for p in params]
     buffers = [optimizer.state[p]["momentum_buffer"].clone() for p in params]
     optimizer.zero_grad()
-    landscape.batch_loss(model, images, labels).backward()
+    steps.batch_loss(model, images, labels).backward()
     optimizer.step()
     after = [p.detach().clone() for p in params]
-    direction = landscape.update_direction(model, theta, buffers, images, labels, RECIPE)
-    landscape.along(model, theta, direction, 0.01)
+    direction = steps.update_direction(model, theta, buffers, images, labels, RECIPE)
+    steps.along(model, theta, direction, 0.01)
     for p, a in zip(model.parameters(), after, strict=True):
         assert torch.allclose(p, a, rtol=1e-6, atol=1e-7)
 
@@ -68,9 +68,9 @@ def test_momentum_is_part_of_the_replayed_direction():
 def test_no_divergence_and_divergence_before_any_update_are_clear_errors():
     data = DeviceData.from_cifar(fake_data(64), torch.device("cpu"))
     with pytest.raises(ValueError, match="no mini-batch loss above"):
-        landscape.find_diverging_update(tiny_model(), data, RECIPE, 1e-6, 0, 3)
+        steps.find_diverging_update(tiny_model(), data, RECIPE, 1e-6, 0, 3)
     with pytest.raises(ValueError, match="no update to blame"):
-        landscape.find_diverging_update(tiny_model(), data, dataclasses.replace(RECIPE, divergence_loss=0.1), 0.1, 0, 3)
+        steps.find_diverging_update(tiny_model(), data, dataclasses.replace(RECIPE, divergence_loss=0.1), 0.1, 0, 3)
 
 
 def test_crossing_and_claims_of_fig5():

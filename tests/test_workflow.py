@@ -18,13 +18,15 @@ import polars as pl
 import pytest
 import yaml
 
-from pipeline import parquet
+from pipeline import parquet, targets
 from pipeline.checkout import copy_checkout
 from pipeline.train import runs
 from tests import browser
 from tests.conftest import write_fake_cifar
 
 BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.workflow
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 
 
@@ -146,7 +148,7 @@ def test_nothing_to_do_after_a_run_and_a_figure_change_reruns_only_figures(smoke
     work, config = smoke_run
     assert _nothing_to_do(_snakemake(work, "-n", *config))
     changed = _snakemake(work, "-n", *config, "figures={fig3: {max_bn_decades: 0.5}}")
-    assert _jobs(changed) == {"claims_fig3", "figure_fig3", "claims", "all"}  # no probe
+    assert _jobs(changed) == {"claims_moments", "figure_moments", "claims", "all"}  # no probe
 
 
 def test_html_report_has_every_figure_and_table_and_renders_in_chromium(smoke_run, tmp_path):
@@ -182,7 +184,7 @@ def test_every_aggregate_summarizes_what_it_built_and_names_what_it_did_not(smok
         pl.read_parquet(work / "results/smoke/claims.parquet")["target"]
     )
     # the mission's command makes one figure and its claims, and no summary
-    assert _jobs(_snakemake(work, "-n", "figures/fig3.svg", "-f", *config)) == {"figure_fig3"}
+    assert _jobs(_snakemake(work, "-n", "figures/fig3.svg", "-f", *config)) == {"figure_moments"}
 
 
 @pytest.mark.parametrize(
@@ -203,6 +205,67 @@ def test_sweep_and_execution_edits_retrain_no_finished_run(smoke_run, edit, new_
     assert counts.get("train_run", 0) == new_runs, counts
     if new_runs == 0:
         assert _nothing_to_do(dry_run), counts
+
+
+@pytest.mark.parametrize(
+    ("module", "rerun"),
+    [
+        ("pipeline/plots/stability.py", {"figure_stability"}),  # a leaf: one figure
+        (
+            "pipeline/analysis/channels.py",  # imported by the gradient and activation analyses and their plots
+            {
+                "claims_gradients",
+                "claims_activations",
+                "table_gradients",
+                "figure_gradients",
+                "figure_activations",
+                "claims",
+            },
+        ),
+        (
+            "pipeline/updates/steps.py",  # the single updates, and the stability search that reuses their job
+            {
+                "diverging_update",
+                "batch_landscape",
+                "stability_search",
+                "claims_updates",
+                "figure_updates",
+                "claims_stability",
+                "figure_stability",
+                "claims",
+            },
+        ),
+    ],
+)
+def test_editing_a_module_reruns_exactly_the_jobs_that_import_it(smoke_run, module, rerun):
+    """Code inputs come from each adapter's imports (pipeline.code_inputs): the jobs that run the edited module
+    rerun, then what reads their outputs, and nothing else."""
+    work, config = smoke_run
+    path = work / module
+    text, before = path.read_text(), path.stat()
+    try:
+        path.write_text(text + "\n# edited\n")
+        assert _jobs(_snakemake(work, "-n", *config)) == rerun | {"all"}
+    finally:
+        path.write_text(text)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert _nothing_to_do(_snakemake(work, "-n", *config))
+
+
+def test_snakemake_report_shows_every_figure_and_table_by_family_with_caption_and_checks(smoke_run, tmp_path):
+    work, config = smoke_run
+    out = tmp_path / "report.html"
+    made = _snakemake(work, *config, "--report", str(out))
+    assert "(ERROR/" not in made.stderr and "(WARNING/" not in made.stderr, made.stderr[-2000:]  # captions are RST
+    page = out.read_text()
+    for name in targets.figures():
+        assert f"figures/{name}.svg" in page, name
+    for name in targets.tables():
+        assert f"tables/{name}.md" in page, name
+    for family in targets.FAMILIES.values():
+        assert family.title in page, family.title
+    assert page.count("The claim checks of this build") == len(targets.figures()) + len(targets.tables())
+    assert "moments grow ~exponentially with depth" in page  # fig3's checks, included in its caption
 
 
 def test_lint_is_clean(smoke_run):
@@ -242,7 +305,7 @@ def test_each_training_target_trains_exactly_its_own_runs(cpu_checkout, params, 
         searches = len(params["stability"]["variants"]) * len(params["stability"]["depths"])
         assert counts.get("train_run", 0) == 0 and counts["stability_search"] == searches
     else:
-        assert counts["train_run"] == len(runs.experiment_runs(target, params)), counts
+        assert counts["train_run"] == len(runs.experiment_runs(targets.TARGETS[target].runs, params)), counts
         assert "stability_search" not in counts
 
 

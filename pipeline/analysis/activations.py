@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipeline.claims import Check
+from pipeline import parquet
+from pipeline.analysis import channels
+from pipeline.claims import Check, Decision
 
 
 def smoothed(counts: np.ndarray, bin_width: float, std: float) -> np.ndarray:
@@ -147,3 +149,16 @@ def claims(
             ),
         ],
     }
+
+
+def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+    """The claims of Fig. 13, 14 (activation histograms) and 18 (channel mean against gradient)."""
+    bn, none = settings["probes/variants"]
+    rules = settings["figures"]
+    shapes = channel_shapes(
+        parquet.read_all(data.histograms), rules["fig13"]["mode_min_height"], rules["fig13"]["mode_min_dip"]
+    )
+    checks = claims(layer_shapes(shapes), bn, none, dict(rules["fig13"]), profile)
+    points = channels.fig18_points(parquet.read_all(data.mean_gradients))
+    checks["fig18"] = channels.fig18_claims(points, bn, none, dict(rules["fig18"]), profile)
+    return Decision(checks, parquet.provenance(data.histograms[0]))

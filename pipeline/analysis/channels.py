@@ -24,7 +24,7 @@ def channel_matrix(params: pl.DataFrame, layer: int) -> pl.DataFrame:
     return (
         params.filter(pl.col("layer") == layer, pl.col("stat") == "d")
         .group_by("variant", "in_channel", "out_channel")
-        .agg(value=pl.col("value").sum())
+        .agg(value=pl.col("value").sort().sum())
         .sort("variant", "in_channel", "out_channel")
     )
 
@@ -52,7 +52,7 @@ def fig7_claims(
     for variant, rule in ((unnormalized, "min_none_spread"), (normalized, "max_bn_spread")):
         part = matrix.filter(pl.col("variant") == variant)
         for axis in ("in_channel", "out_channel"):
-            totals = part.group_by(axis).agg(pl.col("value").sum())["value"]
+            totals = part.group_by(axis).agg(pl.col("value").sort().sum())["value"]
             decide = Check.at_least if variant == unnormalized else Check.at_most
             checks.append(
                 decide(
@@ -91,7 +91,9 @@ def fig18_claims(points: pl.DataFrame, normalized: str, unnormalized: str, rules
     """none: the gradient follows the in-channel's mean; bn: every in-channel gets gradients of one scale."""
     layer = int(points["layer"][0])
     per_channel = {
-        v: points.filter(pl.col("variant") == v).group_by("in_channel").agg(pl.col("magnitude").mean())["magnitude"]
+        v: points.filter(pl.col("variant") == v)
+        .group_by("in_channel")
+        .agg(pl.col("magnitude").sort().mean())["magnitude"]
         for v in (normalized, unnormalized)
     }
     none = points.filter(pl.col("variant") == unnormalized)

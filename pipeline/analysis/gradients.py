@@ -7,7 +7,9 @@ import math
 import numpy as np
 import polars as pl
 
-from pipeline.claims import Check
+from pipeline import parquet
+from pipeline.analysis import channels
+from pipeline.claims import Check, Decision
 
 
 def wide_table(table: pl.DataFrame, layers: list[int]) -> pl.DataFrame:
@@ -176,13 +178,13 @@ def softmax_spread(logits: pl.DataFrame) -> pl.DataFrame:
     """Per variant: mean over images of the total-variation distance of each softmax to the batch mean, and the
     share of images whose most probable class is the batch's most common one, that class (modal_class) and its
     mean softmax probability over the images (modal_p) (Fig. 4)."""
-    mean_p = logits.group_by("variant", "class").agg(mean_p=pl.col("probability").mean())
+    mean_p = logits.group_by("variant", "class").agg(mean_p=pl.col("probability").sort().mean())
     tv = (
         logits.join(mean_p, on=["variant", "class"])
         .group_by("variant", "image")
-        .agg(tv=(pl.col("probability") - pl.col("mean_p")).abs().sum() / 2)
+        .agg(tv=(pl.col("probability") - pl.col("mean_p")).abs().sort().sum() / 2)
         .group_by("variant")
-        .agg(spread=pl.col("tv").mean())
+        .agg(spread=pl.col("tv").sort().mean())
     )
     top = logits.sort("probability", descending=True).group_by("variant", "image").agg(pl.col("class").first())
     modal = top.group_by("variant").agg(
@@ -225,7 +227,7 @@ def channel_summary(channels: pl.DataFrame) -> pl.DataFrame:
     """Per (variant, layer): mean and std over channels of |channel gradient| (Fig. 19)."""
     return (
         channels.group_by("variant", "layer")
-        .agg(mean=pl.col("value").abs().mean(), std=pl.col("value").abs().std(ddof=0))
+        .agg(mean=pl.col("value").abs().sort().mean(), std=pl.col("value").abs().sort().std(ddof=0))
         .sort("variant", "layer")
     )
 
@@ -265,7 +267,7 @@ def class_summary(classes: pl.DataFrame) -> pl.DataFrame:
 
     Parameters with an exactly zero gradient (a dead input channel: every summand is zero) are left out.
     """
-    value = pl.col("value").abs()
+    value = pl.col("value").abs().sort()
     return (
         classes.filter(pl.col("value") != 0)
         .group_by("variant", "class")
@@ -355,8 +357,8 @@ def summand_summary(summands: pl.DataFrame) -> pl.DataFrame:
             param=pl.col("param").first(),
             ratio=(pl.col("d") / pl.col("a")).first(),
             liveness=(pl.col("a") / pl.col("median_a")).first(),
-            mean=pl.col("value").mean(),
-            center=pl.col("value").mean().abs() / pl.col("value").std(ddof=0),
+            mean=pl.col("value").sort().mean(),
+            center=pl.col("value").sort().mean().abs() / pl.col("value").sort().std(ddof=0),
             nonzero=(pl.col("value") != 0).mean(),
         )
         .sort("variant")
@@ -377,3 +379,60 @@ def fig22_claims(summary: pl.DataFrame, layer: int, unnormalized: str, min_cente
             profile,
         )
     ]
+
+
+def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+    """The claims of Table 1, Table 4 and Fig. 2, 4, 7, 19-23 from the gradient probe's outputs (``data.table``,
+    ``data.params``, ``data.logits``, ``data.channels``, ``data.classes``, ``data.summands``)."""
+    table = parquet.read_all(data.table)
+    params = parquet.read_all(data.params)
+    bn, none = settings["probes/variants"]
+    layers, rules = settings["probes/gradients"], settings["figures"]
+    table1 = rules["table1"]
+    checks = {
+        target: table_claims(
+            wide_table(table, layers[f"{target}_layers"]),
+            target,
+            bn,
+            none,
+            table1["none_max_ratio"],
+            table1["bn_min_ratio"],
+            profile,
+        )
+        for target in ("table1", "table4")  # Table 4 is decided by Table 1's rules
+    }
+    checks["fig2"] = fig2_claims(params, layers["fig2_layer"], bn, none, rules["fig2"]["min_magnitude_ratio"], profile)
+    points = scatter(params, layers["fig23_layer"])
+    checks["fig4"] = fig4_claims(softmax_spread(parquet.read_all(data.logits)), bn, none, dict(rules["fig4"]), profile)
+    checks["fig19"] = fig19_claims(
+        channel_summary(parquet.read_all(data.channels)),
+        settings["model/depth"],
+        bn,
+        none,
+        dict(rules["fig19"]),
+        profile,
+    )
+    checks.update(
+        fig20_21_claims(
+            class_summary(parquet.read_all(data.classes)),
+            parquet.read_all(data.logits),
+            layers["fig20_layer"],
+            bn,
+            none,
+            rules["fig21"]["min_class_ratio"],
+            profile,
+        )
+    )
+    fig7_layer = layers["fig7_layer"]
+    checks["fig7"] = channels.fig7_claims(
+        channels.channel_matrix(params, fig7_layer), fig7_layer, bn, none, dict(rules["fig7"]), profile
+    )
+    checks["fig22"] = fig22_claims(
+        summand_summary(parquet.read_all(data.summands)),
+        layers["fig22_layer"],
+        none,
+        rules["fig22"]["min_none_center"],
+        profile,
+    )
+    checks["fig23"] = fig23_claims(points, layers["fig23_layer"], bn, none, dict(rules["fig23"]), profile)
+    return Decision(checks, parquet.provenance(data.table[0]))

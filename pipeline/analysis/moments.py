@@ -12,7 +12,7 @@ import math
 import polars as pl
 
 from pipeline import parquet
-from pipeline.claims import Check
+from pipeline.claims import Check, Decision
 
 
 def layer_summary(moments: pl.DataFrame) -> pl.DataFrame:
@@ -22,12 +22,12 @@ def layer_summary(moments: pl.DataFrame) -> pl.DataFrame:
     """
     per_channel = (
         moments.group_by("variant", "layer", "stat", "channel")
-        .agg(pl.col("value").mean())
+        .agg(pl.col("value").sort().mean())
         .with_columns(pl.when(pl.col("stat") == "mean").then(pl.col("value").abs()).otherwise(pl.col("value")))
     )
     return (
         per_channel.group_by("variant", "layer", "stat")
-        .agg(mean=pl.col("value").mean(), std=pl.col("value").std(ddof=0), channels=pl.len())
+        .agg(mean=pl.col("value").sort().mean(), std=pl.col("value").sort().std(ddof=0), channels=pl.len())
         .sort("variant", "stat", "layer")
     )
 
@@ -85,3 +85,12 @@ def claims(
 def read(paths: list[str]) -> tuple[pl.DataFrame, dict]:
     """The per-layer summary of several probe files (one per variant) and their combined provenance record."""
     return layer_summary(parquet.read_all(paths)), parquet.combined_provenance(paths)
+
+
+def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+    """Fig. 3's claims from the moment probes of the compared pair (``data.moments``, normalized first)."""
+    summary, record = read(list(data.moments))
+    rules = settings["figures"]["fig3"]
+    normalized, unnormalized = settings["probes/variants"]
+    checks = claims(summary, normalized, unnormalized, rules["min_none_decades"], rules["max_bn_decades"], profile)
+    return Decision({"fig3": checks}, {**record, "rules": dict(rules)})

@@ -15,8 +15,9 @@ import math
 import numpy as np
 import polars as pl
 
+from pipeline import parquet
 from pipeline.analysis.moments import fitted_decades, layer_summary
-from pipeline.claims import Check
+from pipeline.claims import Check, Decision
 from pipeline.train.runs import decimal
 from pipeline.train.stability import largest_stable
 
@@ -157,3 +158,15 @@ def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
             f"| {variant} | {depth} | " + " | ".join(cells) + f" | {'' if growth is None else f'{growth:.2f}'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+    """The stability table (largest stable rate per variant, depth and K, with the unnormalized net's variance
+    growth: ``data.searches``, ``data.moments``) and its claims."""
+    search, rules = settings["stability"], dict(settings["figures"]["stability"])
+    found = rates(parquet.read_all(data.searches), search["lrs"], search["steps"])
+    growth = variance_growth(parquet.read_all(data.moments))
+    frame = table(found, growth, search["variants"][1])
+    record = parquet.combined_provenance(data.searches, ("variant", "depth"))
+    checks = claims(frame, growth, rules, dict(search), profile)
+    return Decision({"stability": checks}, record, {"stability": (frame, markdown(frame, search["lrs"], profile))})

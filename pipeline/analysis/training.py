@@ -20,7 +20,9 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from pipeline.claims import Check
+from pipeline import parquet
+from pipeline.claims import Check, Decision
+from pipeline.train import runs as train_runs
 from pipeline.train.runs import Run, decimal
 
 CURVE_METRICS = ("train_acc", "test_acc")
@@ -51,8 +53,8 @@ def run_summary(metrics: pl.DataFrame) -> pl.DataFrame:
     """Per run: status, final train and test accuracy (last completed epoch), epochs completed."""
     accuracy = metrics.filter(pl.col("metric").is_in(CURVE_METRICS))
     last = (
-        accuracy.sort("epoch")
-        .group_by("run", "metric")
+        accuracy.sort("epoch", maintain_order=True)
+        .group_by("run", "metric", maintain_order=True)
         .agg(pl.col("value").last(), pl.col("epoch").max().alias("completed"))
         .pivot(on="metric", index=["run", "completed"], values="value")
     )
@@ -72,7 +74,7 @@ def curve_stats(metrics: pl.DataFrame, curves: list[list[Run]]) -> pl.DataFrame:
         frames.append(
             metrics.filter(pl.col("run").is_in(names), pl.col("metric").is_in(CURVE_METRICS))
             .group_by("epoch", "metric")
-            .agg(mean=pl.col("value").mean(), std=pl.col("value").std(ddof=0), seeds=pl.len())
+            .agg(mean=pl.col("value").sort().mean(), std=pl.col("value").sort().std(ddof=0), seeds=pl.len())
             .with_columns(curve=pl.lit(label(runs[0])), order=pl.lit(order))
         )
     return (
@@ -515,3 +517,18 @@ def markdown(table: pl.DataFrame, result: pl.DataFrame, column: str, title: str,
         acc = "" if r["test_acc"] is None else f"{r['test_acc']:.4f}"
         lines.append(f"| {r['row']} | {r['depth']} | {decimal(r['lr'])} | {r['epochs']} | {r['status']} | {acc} |")
     return "\n".join(lines) + "\n"
+
+
+def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+    """The claims of one training target from exactly its runs' metrics (``data.metrics``), and for a table the
+    table itself. ``settings["experiment"]`` rebuilds the runs of its ``training:`` entry ``settings["runs_of"]``
+    (:func:`pipeline.train.runs.experiment_params`)."""
+    (target,) = targets
+    entry, params, rules = settings["runs_of"], dict(settings["experiment"]), dict(settings["figures"][target])
+    summary = run_summary(parquet.read_all(data.metrics))
+    record = parquet.provenance(data.metrics[0])
+    if train_runs.is_curves(entry, params):
+        checks = curve_claims(target, summary, train_runs.curve_panels(entry, params), rules, profile)
+        return Decision({target: checks}, record)
+    table, result, checks = table_claims(target, summary, train_runs.grid_rows(entry, params), rules, profile)
+    return Decision({target: checks}, record, {target: (table, table_markdown(target, table, result, profile))})

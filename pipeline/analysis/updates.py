@@ -8,7 +8,8 @@ import math
 import numpy as np
 import polars as pl
 
-from pipeline.claims import Check
+from pipeline import parquet
+from pipeline.claims import Check, Decision
 
 
 def crossing(path: pl.DataFrame, threshold: float) -> float:
@@ -52,7 +53,9 @@ def fig5_claims(path: pl.DataFrame, threshold: float, rules: dict, profile: str)
 
 def layer_growth(moments: pl.DataFrame) -> pl.DataFrame:
     """Per (layer, stat): mean over channels of |value| at every t, and log10 of its growth from t=0 to t=1."""
-    per_t = moments.group_by("layer", "stat", "t").agg(value=pl.col("value").abs().mean()).sort("layer", "stat", "t")
+    per_t = (
+        moments.group_by("layer", "stat", "t").agg(value=pl.col("value").abs().sort().mean()).sort("layer", "stat", "t")
+    )
     growth = per_t.group_by("layer", "stat").agg(
         decades=(pl.col("value").last().log10() - pl.col("value").first().log10())
     )
@@ -117,3 +120,17 @@ def fig24_claims(steps: pl.DataFrame, normalized: str, unnormalized: str, rules:
 
 def _g(value: float | None) -> str:
     return "none" if value is None else f"{value:.3g}"
+
+
+def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+    """The claims of Fig. 5, 6 (the diverging update: ``data.path``, ``data.moments``) and 24 (the batch
+    landscapes of the normalized and the unnormalized network: ``data.landscapes``)."""
+    rules = settings["figures"]
+    normalized, unnormalized = (n["variant"] for n in settings["updates/fig24/networks"])
+    steps = largest_lowering_step(parquet.read_all(data.landscapes))
+    checks = {
+        "fig5": fig5_claims(parquet.read_all([data.path]), settings["train/divergence_loss"], rules["fig5"], profile),
+        "fig6": fig6_claims(layer_growth(parquet.read_all([data.moments])), rules["fig6"], profile),
+        "fig24": fig24_claims(steps, normalized, unnormalized, rules["fig24"], profile),
+    }
+    return Decision(checks, parquet.provenance(data.path))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from pipeline import parquet
+from pipeline.analysis import activations as analysis
+from pipeline.analysis import channels
 from pipeline.plots.render import DENSITY_CELLS, density_cells, density_panel, init_subtitle
 
 # The paper's layout: "starting in the top left corner and going clockwise, the layers are 9, 45, 81 and 83".
@@ -109,3 +112,17 @@ def _centered_note(points: pl.DataFrame) -> list[str]:
         for row in widths.sort("variant").iter_rows(named=True)
         if row["width"] < 1e-6
     ]
+
+
+def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
+    """Fig. 13 (none) or 14 (bn) from the activation histograms, or Fig. 18 from the mean gradients."""
+    if figure == "fig18":
+        points = channels.fig18_points(parquet.read_all(data.mean_gradients))
+        return fig18(points, claims, parquet.combined_provenance(data.mean_gradients))
+    record = parquet.combined_provenance(data.histograms)
+    hist = parquet.read_all(data.histograms)
+    rules = settings["figures"]["fig13"]
+    summary = analysis.layer_shapes(analysis.channel_shapes(hist, rules["mode_min_height"], rules["mode_min_dip"]))
+    bn, none = settings["probes/variants"]
+    shown = analysis.representative(hist, 4, max(1, hist["bin"].n_unique() // 64))
+    return histograms(shown, summary, none if figure == "fig13" else bn, figure, claims, record)

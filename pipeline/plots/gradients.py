@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from pipeline import parquet
+from pipeline.analysis import channels
 from pipeline.analysis import gradients as analysis
 from pipeline.plots.render import DENSITY_CELLS, density_cells, density_panel, init_subtitle, log_error_bars
 
@@ -275,3 +277,27 @@ def fig22(histograms: pl.DataFrame, summary: pl.DataFrame, layer: int, claims: p
         ),
     )
     return alt.hconcat(*panels).properties(title=title)
+
+
+def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
+    """One of Fig. 2, 4, 7, 19-23 from the gradient probe's outputs."""
+    record = parquet.combined_provenance(data.params)
+    read = {kind: parquet.read_all(data[kind]) for kind in ("params", "logits", "channels", "classes", "summands")}
+    layers = settings["probes/gradients"]
+    if figure == "fig2":
+        histograms = analysis.gradient_histograms(read["params"], layers["fig2_layer"], 60)
+        return fig2(histograms, layers["fig2_layer"], claims, record)
+    if figure == "fig7":
+        return fig7(channels.channel_matrix(read["params"], layers["fig7_layer"]), layers["fig7_layer"], claims, record)
+    if figure == "fig22":
+        summary = analysis.summand_summary(read["summands"])
+        histograms = analysis.symmetric_histograms(read["summands"].filter(pl.col("value") != 0), 80)
+        return fig22(histograms, summary, layers["fig22_layer"], claims, record)
+    if figure == "fig4":
+        return fig4(read["logits"], claims, record)
+    if figure == "fig19":
+        return fig19(analysis.channel_summary(read["channels"]), claims, record)
+    if figure in ("fig20", "fig21"):
+        plot = fig20 if figure == "fig20" else fig21
+        return plot(analysis.class_summary(read["classes"]), layers["fig20_layer"], claims, record)
+    return fig23(analysis.scatter(read["params"], layers["fig23_layer"]), layers["fig23_layer"], claims, record)

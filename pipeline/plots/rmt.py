@@ -6,6 +6,8 @@ import altair as alt
 import numpy as np
 import polars as pl
 
+from pipeline import parquet
+from pipeline.analysis import rmt as analysis
 from pipeline.plots.render import claims_lines, provenance_line
 from pipeline.rmt import theory
 
@@ -138,3 +140,19 @@ def fig12(stats: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.La
         "Mean +- std over runs, log y; dashed: the N -> infinity edge sqrt((M+1)^(M+1)/M^M), about sqrt(e (M+1)).",
     )
     return (limit + bars + points).properties(width=480, height=320, title=title)
+
+
+def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
+    """One of Figures 8-12 from the RMT tables it reads (:attr:`pipeline.targets.Target.reads`)."""
+    names = set(data.keys())  # input names: `in data` would test the file paths
+    kinds = [k for k in ("spectra", "condition", "theory") if k in names]
+    tables = {kind: pl.read_parquet(data[kind]) for kind in kinds}
+    record = parquet.provenance(data[kinds[0]])
+    bins = settings["rmt/histogram_bins"]
+    if figure == "fig8":
+        return fig8(analysis.histograms(tables["spectra"], bins, "sigma"), claims, record)
+    if figure == "fig9":
+        return fig9(tables["theory"], claims, record)
+    if figure == "fig10":
+        return fig10(tables["theory"], analysis.histograms(tables["spectra"], bins, "x"), claims, record)
+    return {"fig11": fig11, "fig12": fig12}[figure](analysis.run_statistics(tables["condition"]), claims, record)

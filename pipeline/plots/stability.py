@@ -8,6 +8,7 @@ import math
 import altair as alt
 import polars as pl
 
+from pipeline import parquet
 from pipeline.plots.render import claims_lines, provenance_line
 from pipeline.train.runs import decimal
 
@@ -87,3 +88,10 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
             anchor="start",
         )
     )
+
+
+def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """The stability figure from its table (``data.table``, written by the family's claims job)."""
+    probes = {key: settings[f"probes/{key}"] for key in ("batch_size", "batches", "seed")}
+    table = pl.read_parquet(data.table)
+    return chart(table, dict(settings["stability"]), probes, claims, parquet.provenance(data.table))

@@ -6,10 +6,19 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from pipeline import parquet
 from pipeline.analysis import training as analysis
 from pipeline.plots.render import claims_lines, provenance_line
+from pipeline.train import runs
 
 METRIC_TITLES = {"train_acc": "training accuracy", "test_acc": "test accuracy"}
+TITLES = {
+    "fig1": "Figure 1: bn at its best rate, bn at the unnormalized rate and schedule, and the unnormalized network",
+    "fig15": "Figure 15: training accuracy with BN only at the top of the network (full BN and none beside it)",
+    "fig16": "Figure 16: test accuracy with BN only at the top of the network (full BN and none beside it)",
+    "fig17": "Figure 17: the parts of batch normalization (left: with and without the affine part; right: without it)",
+}
+METRICS = {"fig1": ("train_acc", "test_acc"), "fig15": ("train_acc",), "fig16": ("test_acc",), "fig17": ("test_acc",)}
 
 
 def panel(stats: pl.DataFrame, metric: str, title: str = "") -> alt.LayerChart:
@@ -74,3 +83,17 @@ def curves(
         .resolve_scale(color="independent")
         .properties(title=alt.Title(title, anchor="start", subtitle=subtitle(record, claims, summary, scale)))
     )
+
+
+def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
+    """Fig. 1, 15, 16 or 17 from exactly its runs' metrics (``data.metrics``); ``settings["experiment"]`` rebuilds
+    the runs of its ``training:`` entry ``settings["runs_of"]``."""
+    params = dict(settings["experiment"])
+    metrics = parquet.read_all(data.metrics)
+    panels = []
+    for name, runs_per_curve in runs.curve_panels(settings["runs_of"], params):
+        stats = analysis.curve_stats(metrics, runs_per_curve)
+        panels += [(stats, metric, name or METRIC_TITLES[metric]) for metric in METRICS[figure]]
+    record = parquet.combined_provenance(data.metrics, ("run", "seed", "device", "speed"))
+    scale = scale_line(params, record["profile"])
+    return curves(panels, TITLES[figure], record, claims, analysis.run_summary(metrics), scale)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from pipeline import parquet
+from pipeline.analysis import updates as analysis
 from pipeline.plots.render import claims_lines, provenance_line
 
 
@@ -156,3 +158,16 @@ def _end_line(error: float) -> str:
     if error == 0:
         return "The path's end (t = 1) is bitwise the optimizer's parameters after that update."
     return f"The path's end (t = 1) differs from the optimizer's parameters by at most {error:.2g}."
+
+
+def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
+    """Fig. 5 (``data.path``), 6 (``data.moments``) or 24 (``data.landscapes``) from the single-update Parquet."""
+    if figure == "fig5":
+        path = parquet.read_all([data.path])
+        return fig5(path, settings["train/divergence_loss"], claims, parquet.provenance(data.path))
+    if figure == "fig6":
+        growth = analysis.layer_growth(parquet.read_all([data.moments]))
+        return fig6(growth, claims, parquet.provenance(data.moments))
+    landscape = parquet.read_all(data.landscapes)
+    record = parquet.combined_provenance(data.landscapes, ("variant", "lr"))
+    return fig24(landscape, analysis.largest_lowering_step(landscape), claims, record)

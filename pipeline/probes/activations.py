@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from pipeline import batches
-from pipeline.jobs import progress
 from pipeline.models import ResNet, input_activation, kernel_channels, layer_module
 from pipeline.probes.job import ProbeJob
+from pipeline.runtime import progress
 
 OUTPUTS = ("histograms", "mean_gradients")  # the Parquet files :func:`run` writes
 

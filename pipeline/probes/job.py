@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline import batches, checkpoints, provenance
 from pipeline.models import ResNet
 
 
@@ -42,13 +42,4 @@ class ProbeJob:
 
     def write(self, frame: pl.DataFrame, path: str | Path, state: dict) -> None:
         """Write ``frame`` with the checkpoint's identity columns and the provenance record of this probe."""
-        identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
-        record = provenance.record(
-            self.profile, {**self.params, **identity}, cifar10.load_provenance(self.data_provenance)
-        )
-        columns = {
-            "variant": pl.lit(identity["variant"]),
-            "depth": pl.lit(identity["depth"], pl.Int32),
-            "seed": pl.lit(identity["seed"], pl.Int32),
-        }
-        parquet.write(frame.with_columns(**columns), path, record)
+        provenance.write_checkpoint_measurement(frame, path, self.profile, self.params, state, self.data_provenance)

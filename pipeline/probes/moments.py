@@ -14,9 +14,9 @@ import polars as pl
 import torch
 
 from pipeline import batches
-from pipeline.jobs import progress
 from pipeline.models import ResNet, layer_number
 from pipeline.probes.job import ProbeJob
+from pipeline.runtime import progress
 
 STATS = ("mean", "var")
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import polars as pl
 
-from pipeline.jobs import progress
 from pipeline.rmt import products, theory
+from pipeline.runtime import progress
 
 SPECTRA, CONDITION = 8, 11  # purposes of the random streams: Fig. 8/10 and Fig. 11/12 never share numbers
 
@@ -54,12 +53,3 @@ def condition_frame(seed: int, n: int, runs: int, max_factors: int) -> pl.DataFr
                 }
             )
     return pl.DataFrame(rows).with_columns(pl.col("M", "run").cast(pl.Int32))
-
-
-def ks_by_factors(spectra: pl.DataFrame) -> pl.DataFrame:
-    """Kolmogorov-Smirnov distance of each M's pooled spectrum (all runs) to the law. Columns: M, ks, values."""
-    rows = []
-    for (m,), group in spectra.group_by("M", maintain_order=True):
-        x = group["x"].to_numpy()
-        rows.append({"M": m, "ks": theory.ks_distance(x, m), "values": int(np.size(x))})
-    return pl.DataFrame(rows).sort("M")

@@ -16,7 +16,6 @@ test set) is recorded as "chance". Neither raises: the job succeeds and the reco
 
 from __future__ import annotations
 
-import io
 import itertools
 import time
 from collections.abc import Callable
@@ -26,9 +25,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from pipeline.atomic import atomic_path
-from pipeline.jobs import progress
+from pipeline import checkpoints
 from pipeline.models import ResNet
+from pipeline.runtime import progress
 from pipeline.train.data import DeviceData, epoch_generator
 from pipeline.train.runs import Run
 from pipeline.train.speed import Speed
@@ -73,14 +72,6 @@ class Outcome:
     status: str  # completed | diverged | chance
     detail: dict  # diverged: step, loss; chance: test accuracy
     state_dict: dict
-
-
-def save_state(state: dict, path: Path) -> None:
-    """Write the resume state atomically (temporary file + rename): a kill leaves the old or the new one."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
 
 
 def load_state(path: Path, run: Run, device: torch.device) -> dict | None:
@@ -240,7 +231,7 @@ def train(
             "optimizer": optimizer.state_dict(),
             "rows": rows,
         }
-        save_state(state, state_path)
+        checkpoints.save(state, state_path)
         log(
             f"epoch {epoch + 1}/{run.epochs}: lr {lr:.4g}, train loss {measured['train_loss']:.4f} "
             f"acc {measured['train_acc']:.4f}, test loss {test_loss:.4f} acc {test_acc:.4f}, "

@@ -19,7 +19,7 @@ import torch
 from pipeline import batches, checkpoints, cifar10, parquet, provenance
 from pipeline.train.data import DeviceData
 from pipeline.train.device import pick_device
-from pipeline.train.engine import Outcome, Recipe, save_state, train
+from pipeline.train.engine import Outcome, Recipe, train
 from pipeline.train.runs import Run, plateaued
 from pipeline.train.speed import Speed
 
@@ -63,7 +63,7 @@ def train_doubling(
         else:
             model.load_state_dict(initial)
             outcome = train(attempt, recipe, model, data, state_dir / f"{attempt.name}.pt", log, speed)
-            save_state(
+            checkpoints.save(
                 {
                     "rows": outcome.rows,
                     "status": outcome.status,

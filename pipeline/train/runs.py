@@ -126,36 +126,45 @@ def grid_runs(spec: dict, grid: list[float], params: dict, seeds: list[int]) -> 
     return [make_run(spec, params, seed, lr) for lr in grid for seed in seeds]
 
 
-CURVE_TARGETS = ("fig1", "fig15", "fig16", "fig17")
-TABLE_TARGETS = ("table2", "table3")
-TARGETS = CURVE_TARGETS + TABLE_TARGETS
+def _entry(name: str, params: dict) -> dict:
+    """The ``training:`` entry of params.yaml that defines a training target's runs
+    (:attr:`pipeline.targets.Target.runs`: Fig. 16 names Fig. 15's)."""
+    if name not in params["training"]:
+        raise ValueError(f"'{name}' is not a training entry of params.yaml (one of {', '.join(params['training'])})")
+    return params["training"][name]
 
 
-def curve_panels(target: str, params: dict) -> list[tuple[str, list[list[Run]]]]:
-    """The panels of a curve figure, each (panel name, its curves' runs over the seeds). Fig. 16 draws Fig. 15's
-    runs; both put bn_top beside its reference curves (``training.fig15.reference``: full BN and none)."""
-    e = params["training"]
-    if target == "fig1":
-        return [("", curve_runs(e["fig1"]["curves"], params))]
-    if target in ("fig15", "fig16"):
-        return [("", curve_runs(e["fig15"]["curves"] + e["fig15"]["reference"], params))]
-    if target == "fig17":
-        return [(side, curve_runs(e["fig17"][side], params)) for side in ("left", "right")]
-    raise ValueError(f"'{target}' is not a training figure (one of {', '.join(CURVE_TARGETS)})")
+def is_curves(name: str, params: dict) -> bool:
+    """Whether a training entry defines curves (``curves``, or ``left`` and ``right`` panels) or a grid table."""
+    entry = _entry(name, params)
+    return "curves" in entry or "left" in entry
 
 
-def grid_rows(target: str, params: dict) -> list[tuple[str, list[Run], float | None]]:
-    """The rows of a grid table, each (row name, its runs over the grid and seeds, the paper's rate or None).
-    Table 2: each variant over its grid, the paper's rate being the variant's. Table 3: each architecture over
-    its grid (paper_lr from the row), then the stability row (bn at 3.0 and 10.0, no paper rate to match)."""
-    if target not in TABLE_TARGETS:
-        raise ValueError(f"'{target}' is not a training table (one of {', '.join(TABLE_TARGETS)})")
-    t = params["training"][target]
-    if target == "table2":
+def curve_panels(name: str, params: dict) -> list[tuple[str, list[list[Run]]]]:
+    """The panels of a curve entry, each (panel name, its curves' runs over the seeds): one unnamed panel of its
+    ``curves`` and its ``reference`` curves drawn beside them (Fig. 15: full BN and none), or its ``left`` and
+    ``right`` panels (Fig. 17)."""
+    e = _entry(name, params)
+    if "curves" in e:
+        return [("", curve_runs(e["curves"] + e.get("reference", []), params))]
+    if "left" in e:
+        return [(side, curve_runs(e[side], params)) for side in ("left", "right")]
+    raise ValueError(f"training.{name} of params.yaml defines no curves")
+
+
+def grid_rows(name: str, params: dict) -> list[tuple[str, list[Run], float | None]]:
+    """The rows of a grid entry, each (row name, its runs over the grid and seeds, the paper's rate or None).
+    ``variants`` (Table 2): each variant over the grid, the paper's rate being the variant's. ``rows`` (Table 3):
+    each architecture over the grid (paper_lr from the row), then the stability row (bn at 3.0 and 10.0, no paper
+    rate to match)."""
+    t = _entry(name, params)
+    if "variants" in t:
         return [
             (v, grid_runs({"variant": v}, t["grid"], params, t["seeds"]), params["variants"][v]["lr"])
             for v in t["variants"]
         ]
+    if "rows" not in t:
+        raise ValueError(f"training.{name} of params.yaml defines no grid (variants or rows)")
     rows = [
         (r.get("label", r["variant"]), grid_runs(r, t["grid"], params, t["seeds"]), r.get("paper_lr"))
         for r in t["rows"]
@@ -165,22 +174,19 @@ def grid_rows(target: str, params: dict) -> list[tuple[str, list[Run], float | N
     return [*rows, (f"{s['variant']} stability", stability, None)]
 
 
-def experiment_runs(target: str, params: dict) -> list[Run]:
-    """Every run a training target needs (fig1, fig15, fig16, fig17, table2, table3), without duplicates."""
-    if target in CURVE_TARGETS:
-        runs = [r for _, curves in curve_panels(target, params) for curve in curves for r in curve]
-    elif target in TABLE_TARGETS:
-        runs = [r for _, row, _ in grid_rows(target, params) for r in row]
+def experiment_runs(name: str, params: dict) -> list[Run]:
+    """Every run a training entry needs, without duplicates."""
+    if is_curves(name, params):
+        runs = [r for _, curves in curve_panels(name, params) for curve in curves for r in curve]
     else:
-        raise ValueError(f"'{target}' is not a training target")
+        runs = [r for _, row, _ in grid_rows(name, params) for r in row]
     return list(dict.fromkeys(runs))
 
 
-def experiment_params(target: str, params: dict) -> dict:
-    """The part of ``params`` that rebuilds ``target``'s runs with the functions above: its own ``training:``
-    entry (Fig. 16 reads Fig. 15's), the variants, and the keys that name, scale and feed its runs. A job that
-    receives only this reruns when one of its runs changes, not when another target's sweep does."""
-    entry = "fig15" if target == "fig16" else target
+def experiment_params(entry: str, params: dict) -> dict:
+    """The part of ``params`` that rebuilds a training entry's runs with the functions above: the entry, the
+    variants, and the keys that name, scale and feed its runs. A job that receives only this reruns when one of its
+    runs changes, not when another target's sweep does."""
     train = params["train"]
     return {
         "training": {entry: params["training"][entry]},

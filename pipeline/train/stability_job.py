@@ -15,7 +15,7 @@ import polars as pl
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
 from pipeline.train.stability import Trial, search, timed
-from pipeline.train.update_job import UpdateJob
+from pipeline.updates.job import UpdateJob
 
 SCHEMA = {
     "lr": pl.Float64,

@@ -1,7 +1,7 @@
 """Snakemake adapter: the loss of early mini-batches along their own gradient, one network (Fig. 24)."""
 
-from pipeline.jobs import logged
-from pipeline.train import update_job
+from pipeline.runtime import logged
+from pipeline.updates import job as update_job
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -1,7 +1,7 @@
 """Snakemake adapter: gather every claim check into one table (Parquet) and the claims metrics file (JSON)."""
 
 from pipeline import claims, findings, parquet
-from pipeline.jobs import logged
+from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pipeline import cifar10
-from pipeline.jobs import logged
+from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -1,7 +1,7 @@
 """Snakemake adapter: write the seeded initial weights of (variant, depth, seed)."""
 
 from pipeline import checkpoints
-from pipeline.jobs import logged
+from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

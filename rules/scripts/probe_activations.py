@@ -1,8 +1,8 @@
 """Snakemake adapter: activation histograms (Fig. 13, 14) and channel mean vs gradient (Fig. 18) of one checkpoint."""
 
-from pipeline.jobs import logged
 from pipeline.probes import activations
 from pipeline.probes.job import ProbeJob
+from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -1,8 +1,8 @@
 """Snakemake adapter: one RMT table (theory curves, spectra, or extreme singular values), chosen by the rule."""
 
 from pipeline import parquet, provenance
-from pipeline.jobs import logged
 from pipeline.rmt import experiments
+from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -1,8 +1,8 @@
 """Snakemake adapter: the largest stable learning rate of one initial checkpoint (variant, depth, seed)."""
 
-from pipeline.jobs import logged
+from pipeline.runtime import logged
 from pipeline.train.stability_job import run_job
-from pipeline.train.update_job import UpdateJob
+from pipeline.updates.job import UpdateJob
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

@@ -6,7 +6,7 @@ import polars as pl
 
 from pipeline import claims, report
 from pipeline.atomic import write_text
-from pipeline.jobs import logged
+from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):

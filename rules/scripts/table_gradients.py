@@ -3,7 +3,7 @@
 from pipeline import parquet
 from pipeline.analysis import gradients
 from pipeline.atomic import write_text
-from pipeline.jobs import logged
+from pipeline.runtime import logged
 
 NOTES = {
     "table1": "Mean over the kernel of the summand statistics, each times 1/(positions x batch), at initialization.",

@@ -1,6 +1,6 @@
 """Snakemake adapter: train one run (its identity is the {run} wildcard), resuming from its state if present."""
 
-from pipeline.jobs import logged
+from pipeline.runtime import logged
 from pipeline.train.job import run_job
 from pipeline.train.runs import Run
 

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline import batches
-from pipeline.jobs import progress
 from pipeline.models import ResNet, kernel_channels, layer_module, layer_number
 from pipeline.probes.job import ProbeJob
+from pipeline.runtime import progress
 
 STATS = ("a", "b", "c", "d")  # Table 1's columns, in the paper's order
 OUTPUTS = ("table", "params", "logits", "channels", "classes", "summands")  # the Parquet files :func:`run` writes

@@ -20,8 +20,8 @@ import polars as pl
 import torch
 import torch.nn.functional as F
 
-from pipeline.jobs import progress
 from pipeline.models import ResNet
+from pipeline.runtime import progress
 from pipeline.train.data import DeviceData, epoch_generator
 from pipeline.train.engine import Recipe, make_optimizer
 

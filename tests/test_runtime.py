@@ -10,17 +10,19 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import jobs
+import pytest
+
+from pipeline import runtime
 from pipeline.checkout import copy_checkout
 
 BIN = Path(sys.executable).parent
 
 
 def test_progress_writes_whole_lines_with_count_rate_and_estimate(monkeypatch):
-    monkeypatch.setenv(jobs.INTERVAL_VARIABLE, "0")
+    monkeypatch.setenv(runtime.INTERVAL_VARIABLE, "0")
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
-    assert list(jobs.progress(range(4), 4, "items")) == [0, 1, 2, 3]
+    assert list(runtime.progress(range(4), 4, "items")) == [0, 1, 2, 3]
     text = out.getvalue()
     assert "\r" not in text and text.endswith("\n")
     lines = text.splitlines()
@@ -28,12 +30,13 @@ def test_progress_writes_whole_lines_with_count_rate_and_estimate(monkeypatch):
     assert all(re.fullmatch(r"items: \d/4 \[\d\d:\d\d<[\d:?]+, .*(it/s|s/it)\]", line) for line in lines), lines
 
 
+@pytest.mark.workflow
 def test_a_job_log_shows_progress_while_the_job_runs(tmp_path):
     """A real Snakemake job (the smoke RMT spectra, enlarged so it runs a few seconds) with a 0.1 s interval:
     its log has the start line and progress lines before the job ends."""
     work = copy_checkout(tmp_path / "repo")
     log = work / "logs/smoke/rmt_spectra.log"
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", jobs.INTERVAL_VARIABLE: "0.1"}
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", runtime.INTERVAL_VARIABLE: "0.1"}
     args = [str(BIN / "snakemake"), "--cores", "1", "results/smoke/rmt/spectra.parquet"]
     job = subprocess.Popen(
         [*args, "--config", "profile=smoke", "rmt={n: 400, runs: 12}"],

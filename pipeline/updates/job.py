@@ -1,5 +1,5 @@
 """The jobs of Fig. 5, 6 and 24: load an initial checkpoint and the data as training does, follow single updates
-(:mod:`pipeline.train.landscape`), write long-format Parquet with provenance."""
+(:mod:`pipeline.updates.steps`), write long-format Parquet with provenance."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
-from pipeline import batches, checkpoints, cifar10, parquet, provenance
-from pipeline.train import landscape
+from pipeline import batches, checkpoints, provenance
 from pipeline.train.data import DeviceData
 from pipeline.train.device import pick_device
 from pipeline.train.engine import Recipe
+from pipeline.updates import steps
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,15 @@ class UpdateJob:
         return model, state, data, Recipe.from_params(self.train, self.train["weight_decay"])
 
     def write(self, frame: pl.DataFrame, path: str, state: dict, settings: dict) -> None:
-        identity = {"variant": state["variant_name"], "depth": state["depth"], "seed": state["seed"]}
-        record = provenance.record(
-            self.profile, {**settings, **identity}, cifar10.load_provenance(self.data_provenance)
-        )
-        parquet.write(frame.with_columns(**{k: pl.lit(v) for k, v in identity.items()}), path, record)
+        """Write ``frame`` with the checkpoint's identity columns and a provenance record of ``settings``."""
+        provenance.write_checkpoint_measurement(frame, path, self.profile, settings, state, self.data_provenance)
 
 
 def diverging(job: UpdateJob, settings: dict, stem_is_layer_1: bool, outputs: dict[str, str]) -> dict:
     """Fig. 5 and 6: write ``outputs['path']`` and ``outputs['moments']``; the step and replay error go on
     every row of the path (columns step, diverged_loss, end_error)."""
     model, state, data, recipe = job.setup()
-    path, moments, info = landscape.diverging_path(model, data, recipe, settings, state["seed"], stem_is_layer_1)
+    path, moments, info = steps.diverging_path(model, data, recipe, settings, state["seed"], stem_is_layer_1)
     print(
         f"diverging update: step {info['step']} (0-based), next loss {info['diverged_loss']:.4g}, "
         f"replay end error {info['end_error']:.3g}"
@@ -70,5 +67,5 @@ def diverging(job: UpdateJob, settings: dict, stem_is_layer_1: bool, outputs: di
 def batch_landscape(job: UpdateJob, lr: float, settings: dict, output: str) -> None:
     """Fig. 24 for one network at its rate ``lr``: write the loss along each listed batch's gradient."""
     model, state, data, recipe = job.setup()
-    frame = landscape.batch_landscape(model, data, recipe, lr, settings, state["seed"])
+    frame = steps.batch_landscape(model, data, recipe, lr, settings, state["seed"])
     job.write(frame.with_columns(lr=pl.lit(lr)), output, state, {**settings, "lr": lr, **asdict(recipe)})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from pipeline.analysis import moments as analysis
 from pipeline.plots.render import claims_lines, log_error_bars, provenance_line
 
 PANELS = (("mean", "mean over channels of |channel mean|"), ("var", "mean over channels of channel variance"))
@@ -43,3 +44,9 @@ def chart(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.
             "Figure 3: channel means and variances vs depth at initialization", subtitle=subtitle, anchor="start"
         )
     )
+
+
+def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Figure 3 from the moment probes of the compared pair (``data.moments``)."""
+    summary, record = analysis.read(list(data.moments))
+    return chart(summary, claims, record)

@@ -1,0 +1,80 @@
+"""The registry of targets and what derives from it: dvc.yaml, the code inputs of each rule, light figure jobs."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import code_inputs, config, dvc_stages, runtime, targets
+from tests.conftest import REPO
+
+
+def test_committed_dvc_yaml_is_the_generated_one():
+    assert (REPO / "dvc.yaml").read_text() == dvc_stages.render(), "run `python -m pipeline.dvc_stages`"
+    assert dvc_stages.main(["--check"]) == 0
+
+
+def test_every_registry_figure_is_a_dvc_out_and_plot():
+    text = dvc_stages.render()
+    for name in targets.figures():
+        for suffix in (".svg", ".png", ".claims.md"):
+            assert f"      - figures/{name}{suffix}: {{persist: true}}" in text, name + suffix
+        assert f"  - figures/{name}.png\n" in text
+    assert text.count(".claims.md: {persist: true}") == len(targets.figures())
+
+
+def test_registry_is_consistent_with_params_and_functions(params):
+    assert len({t.name for t in targets.TARGETS.values()}) == len(targets.TARGETS) == 29  # 24 figures, 4 tables, 1
+    assert len(targets.figures()) == 25 and targets.tables() == ["table1", "table4", "table2", "table3", "stability"]
+    for target in targets.TARGETS.values():
+        assert target.family in targets.FAMILIES and target.caption.strip(), target
+        assert target.figure or target.table, target
+        assert set(target.reads) <= {*targets.FAMILIES[target.family].data, "table"}, target
+    for family in targets.FAMILIES.values():
+        for key in family.settings:
+            config.at(params, key)  # a KeyError names a setting params.yaml does not have
+        for name in (family.decide, family.draw):
+            assert callable(runtime.resolve(name)), name
+    training = targets.of_family("training")
+    assert {t.runs for t in training} <= set(params["training"]) and targets.TARGETS["fig16"].runs == "fig15"
+
+
+def test_claim_units_keep_the_order_of_the_claims_table():
+    units = [name for name, _ in targets.claim_units()]
+    assert units == ["moments", "rmt", "gradients", "activations", "fig1", "fig15", "fig16", "fig17", "table2",
+                     "table3", "updates", "stability"]  # fmt: skip
+    covered = [t.name for _, members in targets.claim_units() for t in members]
+    assert sorted(covered) == sorted(targets.TARGETS)
+
+
+def test_code_inputs_follow_imports_transitively():
+    figure = code_inputs.files("rules/scripts/draw_figure.py", targets.FAMILIES["stability"].draw)
+    assert {"pipeline/plots/stability.py", "pipeline/plots/render.py", "pipeline/train/runs.py"} <= set(figure)
+    assert "pipeline/plots/gradients.py" not in figure and "pipeline/train/engine.py" not in figure
+    search = code_inputs.files("rules/scripts/stability_search.py")
+    assert {"pipeline/updates/steps.py", "pipeline/train/engine.py", "pipeline/runtime.py"} <= set(search)
+    with pytest.raises(ValueError, match="no such pipeline module"):
+        code_inputs.files("pipeline.nothing:draw")
+
+
+def test_package_init_files_hold_only_a_docstring():
+    """code_inputs leaves __init__.py files out, which is right only while they hold no code."""
+    for init in (REPO / "pipeline").rglob("__init__.py"):
+        body = ast.parse(init.read_text()).body
+        assert len(body) <= 1 and all(isinstance(node, ast.Expr) for node in body), init
+
+
+def test_claims_figure_and_report_modules_load_no_torch():
+    """Claims, figure and summary jobs import only these (and the adapters' pipeline.targets, pipeline.runtime)."""
+    light = [
+        f"pipeline.{'.'.join(p.relative_to(REPO / 'pipeline').with_suffix('').parts)}"
+        for folder in ("analysis", "plots")
+        for p in sorted((REPO / "pipeline" / folder).glob("[!_]*.py"))
+    ]
+    light += [f"pipeline.{m}" for m in ("claims", "findings", "report", "targets", "runtime", "dvc_stages")]
+    code = f"import sys\nfor m in {light!r}: __import__(m)\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", light
