@@ -45,8 +45,6 @@ rule all:
 use rule all as figures with:
     log:
         f"logs/{PROFILE}/summary_figures.log",
-    params:
-        **aggregate_summary("all", "figures"),
 
 
 # Every figure and table that needs no training run (init probes, single updates, random matrices): minutes on

@@ -120,9 +120,10 @@ def aggregate_inputs(name):
     }
 
 
-def aggregate_summary(name, called=None):
-    """The summary's title (the target as the user called it: `called`, an alias of `name`) and the sentence
-    naming the targets the aggregate does not build, and which does."""
+def aggregate_summary(name):
+    """The summary's title and the sentence naming the targets the aggregate does not build, and which does.
+    `all` and its alias `figures` (the DVC stage) write the same text, so DVC's cached copy stays current.
+    """
     left_out = {
         other: sorted(
             (t for t in targets if t not in AGGREGATES[name]), key=registry.paper_order
@@ -137,7 +138,9 @@ def aggregate_summary(name, called=None):
     )
     return {
         "profile": PROFILE,
-        "title": f"Claim checks of `snakemake {called or name}` (profile {PROFILE})",
+        "title": f"Claim checks of `snakemake {name}`"
+        + (" (or `snakemake figures`, its DVC stage)" if name == "all" else "")
+        + f" (profile {PROFILE})",
         "not_built": f"Not built by this target: {missing}." if missing else "",
     }
 

@@ -21,6 +21,7 @@ import yaml
 
 from pipeline.checkout import copy_checkout
 from tests.conftest import REPO, write_fake_cifar
+from tests.system_packages import machine_lock
 from tests.test_workflow import BIN, ENV
 
 pytestmark = pytest.mark.system
@@ -57,9 +58,13 @@ def cluster(tmp_path_factory):
         pytest.fail(f"{CLUSTER} needs root (it installs Debian packages and writes /etc/slurm)")
     state = tmp_path_factory.mktemp("slurm-state")
     env = {**os.environ, "UBN_SLURM_STATE": str(state)}
-    subprocess.run([str(CLUSTER), "start"], check=True, env=env, timeout=600)
-    yield state
-    subprocess.run([str(CLUSTER), "stop"], check=True, env=env, timeout=120)
+    with machine_lock("slurm"):  # one cluster per machine: a second test run waits for the first to stop it
+        with machine_lock("apt"):  # starting may install packages
+            subprocess.run([str(CLUSTER), "start"], check=True, env=env, timeout=600)
+        try:
+            yield state
+        finally:
+            subprocess.run([str(CLUSTER), "stop"], check=True, env=env, timeout=120)
 
 
 def _sacct(job_ids: list[str], since: str) -> dict[str, tuple[str, str, str]]:

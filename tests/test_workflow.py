@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -107,8 +108,11 @@ def smoke_run(tmp_path_factory):
     (work / "params.yaml").write_text(params)
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t"]):
         _run(["git", *args], work)
-    for stage in yaml.safe_load((work / "dvc.yaml").read_text())["stages"]:  # one limit per stage, in order
-        _run([str(BIN / "dvc"), "repro", "--single-item", stage], work)
+    with open(base / "stage-seconds.txt", "w") as times:  # what each limit guards, to size STEP_LIMIT
+        for stage in yaml.safe_load((work / "dvc.yaml").read_text())["stages"]:  # one limit per stage, in order
+            start = time.monotonic()
+            _run([str(BIN / "dvc"), "repro", "--single-item", stage], work)
+            times.write(f"{stage} {time.monotonic() - start:.0f}\n")
     _run([str(BIN / "dvc"), "repro"], work)  # nothing left: every stage ran above
     return work, ["--config", "profile=smoke", f"cifar10_root={cifar}"]
 
