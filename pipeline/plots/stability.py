@@ -33,7 +33,10 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
     widths = [3.2 - 2.0 * i / max(1, len(ks) - 1) for i in range(len(ks))]
     network = alt.Color("variant:N", title="network", sort=search["variants"])
     x = alt.X(
-        "depth:Q", title="depth (6n+2 ResNet)", scale=alt.Scale(type="log", nice=False), axis=alt.Axis(values=depths)
+        "depth:Q",
+        title="depth (6n+2 ResNet)",
+        scale=alt.Scale(type="log", nice=False),
+        axis=alt.Axis(values=depths, format="d"),
     )
     base = alt.Chart(data).encode(
         x=x,
