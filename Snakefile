@@ -21,6 +21,7 @@ include: "rules/probes.smk"
 include: "rules/figures.smk"
 include: "rules/rmt.smk"
 include: "rules/stability.smk"
+include: "rules/trainability.smk"
 
 
 # Every figure and table with its claims; like every aggregate below, it also writes figures/claims.md and
@@ -58,8 +59,8 @@ use rule all as without_training with:
         **aggregate_summary("without_training"),
 
 
-# Every training figure and table (Fig. 1, 15, 16, 17, Tables 2, 3) with its claims: at the cpu profile the
-# reduced training scale of params.yaml, at the paper profile the paper's.
+# Every training figure and table (Fig. 1, 15, 16, 17, and Tables 2, 3 as trainability searches) with its claims: at
+# the cpu profile the reduced training scale of params.yaml, at the paper profile the paper's.
 use rule all as training with:
     input:
         **aggregate_inputs("training"),
@@ -118,3 +119,8 @@ rule rmt_tables:
 rule stability_searches:
     input:
         STABILITY["searches"],
+
+
+rule trainability_searches:
+    input:
+        TRAINABILITY,

@@ -3,10 +3,10 @@
     uv run --locked snakemake --cores all prepared_data --config cifar10_root=...   # once: the prepared data
     uv run --locked python benchmarks/training_pilot.py \\
         --scale depth=8,train_images=5000,test_images=2000,epoch_scale=0.05,max_epochs=30,seeds=0-2 \\
-        --scale depth=20,... [--grid 0.1,0.01,0.001,0.0001] [--targets fig1 fig15 fig16 fig17 table2 table3]
-        [--jobs 2 --threads 1] [--runs-dir results/pilot/...]
+        --scale depth=20,... [--targets fig1 fig15 fig16 fig17] [--jobs 2 --threads 1] [--runs-dir results/pilot/...]
 
-Each ``--scale`` overrides keys of the cpu profile's ``train`` section; ``--grid`` the rates of Tables 2 and 3.
+Each ``--scale`` overrides keys of the cpu profile's ``train`` section (Tables 2 and 3 are trainability searches,
+whose horizons are chosen by their own pilot: README).
 For every candidate the script expands the runs of the chosen targets exactly as the pipeline does
 (:mod:`pipeline.train.runs`), trains them through the pipeline's own job (:func:`pipeline.train.job.run_job`,
 ``--jobs`` processes of ``--threads`` torch threads, longest first) and computes every claim with
@@ -17,8 +17,9 @@ another folder instead, e.g. results/cpu/train to score what the pipeline has bu
 
 Prints, per candidate: the runs, the wall time of training them here (and the sum of the runs' own times, what a
 fresh build costs on a quiet machine at this parallelism), then every claim with its value, its spread over the
-seeds, the rule, the verdict and whether the data decide it (the value lies more than two seed spreads from the
-rule's threshold). Writes the table to results/benchmarks/training_pilot.parquet.
+seeds, the rule and the verdict (agrees, disagrees, or undecided: the value lies within two seed spreads of the
+rule's threshold, so the seeds, not the data, would decide it). Writes the table to
+results/benchmarks/training_pilot.parquet.
 """
 
 from __future__ import annotations
@@ -142,14 +143,11 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", default=[t.name for t in registry.of_family("training")])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
-    parser.add_argument("--grid", help="the rates of Tables 2 and 3, comma-separated (default: the profile's)")
     parser.add_argument("--runs-dir", type=Path, help="read and write the runs here (e.g. results/cpu/train)")
     args = parser.parse_args()
-    grid = {} if args.grid is None else {"grid": [float(lr) for lr in args.grid.split(",")]}
     rows = []
     for text in args.scale:
-        overrides = {"train": parse_scale(text), "training": {"table2": grid, "table3": grid}}
-        params = config.load(REPO / "params.yaml", {"profile": "cpu", **overrides})
+        params = config.load(REPO / "params.yaml", {"profile": "cpu", "train": parse_scale(text)})
         print(f"scale {text}: training {', '.join(args.targets)}", flush=True)
         where = args.runs_dir.resolve() if args.runs_dir else folder(params)
         needed, wall, run_seconds = train_all(params, args.targets, where, args.jobs, args.threads)
@@ -159,21 +157,15 @@ def main() -> None:
             f"({args.jobs} at once, {args.threads} thread(s) each)"
         )
         for c in claims_of(params, args.targets, where):
-            verdict = claims.decided(c.value, c.limit, c.spread)
             spread = "" if c.spread is None else f" ± {c.spread:.3g}"
-            decided = {True: "decided", False: "NOISE", None: "one seed"}[verdict]
-            print(
-                f"  {c.target:7} {c.value:9.4g}{spread:10} {c.rule:24} {'agrees' if c.agrees else 'DISAGREES':9} "
-                f"{decided:8} {c.claim}: {c.quantity}"
-            )
+            print(f"  {c.target:7} {c.value:9.4g}{spread:10} {c.rule:24} {c.verdict:10} {c.claim}: {c.quantity}")
             rows.append(
                 {
                     "scale": text,
                     "runs": len(needed),
                     "train_minutes": wall / 60,
                     "run_minutes": run_seconds / 60,
-                    **{k: getattr(c, k) for k in ("target", "claim", "quantity", "value", "spread", "rule", "agrees")},
-                    "decided": verdict,
+                    **{k: getattr(c, k) for k in ("target", "claim", "quantity", "value", "spread", "rule", "verdict")},
                 }
             )
     OUT.parent.mkdir(parents=True, exist_ok=True)

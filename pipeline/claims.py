@@ -1,14 +1,20 @@
 """The claims record: one row per check of a paper claim against the reproduction's own numbers.
 
 Every experiment turns its measurements into :class:`Check` rows (target, the paper's claim in short, the
-quantity measured, its value, the rule that decides, the verdict, the profile, and for claims over repeated runs
-the spread of the value over the seeds). They are written as Parquet
+quantity measured, its value, the rule that decides, which side of the rule the value falls on, the profile, and for
+claims over repeated runs the spread of the value over the seeds). They are written as Parquet
 beside the figure's data and as a small Markdown table next to the figure, and the ``claims`` target gathers all
 of them into one table.
+
+Three verdicts (:attr:`Check.verdict`): *agrees*, *disagrees*, or *undecided*. A check is undecided when the data
+cannot settle it: its value lies within two seed spreads of the rule's threshold (the seeds, not the data, would
+decide), or its measurement itself says it is unsettled (``unsettled``: e.g. a search answer that moves with the
+horizon it was measured over). An undecided check neither agrees nor disagrees, and every tally says so.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +34,12 @@ SCHEMA = {
     "profile": pl.String,
     "spread": pl.Float64,
     "limit": pl.Float64,
+    "unsettled": pl.String,
+    "verdict": pl.String,
 }
+VERDICTS = ("agrees", "disagrees", "undecided")
+SHOWN = {"agrees": "yes", "disagrees": "**no**", "undecided": "undecided"}  # the Markdown tables' verdict column
+SHOUTED = {"agrees": "agrees", "disagrees": "DISAGREES", "undecided": "UNDECIDED"}  # subtitles and the HTML report
 
 
 @dataclass(frozen=True)
@@ -38,10 +49,19 @@ class Check:
     quantity: str
     value: float
     rule: str
-    agrees: bool
+    agrees: bool  # the value lies on the paper's side of the rule (the verdict, unless undecided)
     profile: str
     spread: float | None = None  # standard deviation of the value over seeds (None: one run per point)
     limit: float | None = None  # the rule's threshold, for rules that compare the value with a number
+    unsettled: str | None = None  # why the measurement cannot decide, whatever the spread (None: it can)
+
+    @property
+    def verdict(self) -> str:
+        """'undecided' when the value lies within two seed spreads of the threshold (:func:`decided` is False) or
+        the measurement is ``unsettled``; otherwise 'agrees' or 'disagrees' as the rule says."""
+        if self.unsettled or decided(self.value, self.limit, self.spread) is False:
+            return "undecided"
+        return "agrees" if self.agrees else "disagrees"
 
     @classmethod
     def at_least(
@@ -58,6 +78,13 @@ class Check:
         return cls(target, claim, quantity, value, f"<= {limit:g}", value <= limit, profile, spread, limit)
 
     @classmethod
+    def below(
+        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
+    ) -> Check:
+        """A check that agrees when ``value < limit``."""
+        return cls(target, claim, quantity, value, f"< {limit:g}", value < limit, profile, spread, limit)
+
+    @classmethod
     def above(
         cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
     ) -> Check:
@@ -67,21 +94,39 @@ class Check:
 
 def decided(value: float, limit: float | None, spread: float | None, sigmas: float = 2.0) -> bool | None:
     """Whether the data, not the seed noise, decides a check: its value lies more than ``sigmas`` seed spreads from
-    the rule's threshold. None when that cannot be told (no numeric threshold, or no spread: one run per point)."""
-    if limit is None or spread is None:
+    the rule's threshold, or every seed gives the same value (spread 0: the seeds cannot move it, even at the
+    threshold). None when that cannot be told (no numeric threshold, no spread: one run per point, or no value: a
+    quantity that could not be computed, which the rule then decides against)."""
+    if limit is None or spread is None or math.isnan(value) or math.isnan(spread):
         return None
-    return abs(value - limit) > sigmas * spread
+    return spread == 0 or abs(value - limit) > sigmas * spread
 
 
 def frame(checks: Iterable[Check]) -> pl.DataFrame:
-    return pl.DataFrame([asdict(c) for c in checks], schema=SCHEMA)
+    """The checks as a claims table, with each check's verdict."""
+    return pl.DataFrame([{**asdict(c), "verdict": c.verdict} for c in checks], schema=SCHEMA)
+
+
+def tally(table: pl.DataFrame) -> str:
+    """'12 claim checks: 9 agree, 2 disagree, 1 undecided (...)' for a claims table."""
+    counts = {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
+    undecided = (
+        f", {counts['undecided']} undecided (within two seed spreads of the rule's threshold, or a measurement "
+        "that moves with its horizon)"
+        if counts["undecided"]
+        else ""
+    )
+    return (
+        f"{table.height} claim checks: {counts['agrees']} agree with the paper, {counts['disagrees']} disagree"
+        f"{undecided}."
+    )
 
 
 def markdown(table: pl.DataFrame) -> str:
     """The claims as a Markdown table (values to 3 significant digits, ± the spread over seeds where there is one)."""
-    lines = ["| target | claim | quantity | value | rule | agrees | profile |", "|---|---|---|---|---|---|---|"]
+    lines = ["| target | claim | quantity | value | rule | verdict | profile |", "|---|---|---|---|---|---|---|"]
     for row in table.iter_rows(named=True):
-        verdict = "yes" if row["agrees"] else "**no**"
+        verdict = SHOWN[row["verdict"]] + (f" ({row['unsettled']})" if row["unsettled"] else "")
         spread = row.get("spread")
         cells = [
             row["target"],
@@ -142,8 +187,7 @@ def write_decision(decision: Decision, outputs: Mapping) -> pl.DataFrame:
 
 def summary(table: pl.DataFrame, title: str, not_built: str) -> str:
     """``figures/claims.md`` of an aggregate target: what it covers, the tally, the checks, what it left out."""
-    agreeing = int(table["agrees"].sum())
-    lines = [f"# {title}", "", f"{table.height} claim checks, {agreeing} agree with the paper.", "", markdown(table)]
+    lines = [f"# {title}", "", tally(table), "", markdown(table)]
     return "\n".join(lines + ([not_built, ""] if not_built else []))
 
 

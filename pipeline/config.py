@@ -110,7 +110,7 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     for name in params["probes"]["variants"]:
         if name not in params["variants"]:
             return ("probes", "variants"), f"'{name}' is not a key of 'variants'"
-    return _training_problem(params) or _stability_problem(params)
+    return _training_problem(params) or _stability_problem(params) or _trainability_problem(params)
 
 
 def _stability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
@@ -129,6 +129,41 @@ def _stability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     for key in ("from_depth", "to_depth"):
         if rules[key] not in s["depths"]:
             return ("figures", "stability", key), f"{rules[key]} is not one of stability.depths {s['depths']}"
+    return None
+
+
+def _trainability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    """The searches' variants exist at ResNet depths, the grid and horizons increase, every paper rate a row is
+    checked against is a grid point, and App. J's extra rates go to a searched row."""
+    t = params["trainability"]
+    for key in ("grid", "horizons"):
+        if list(t[key]) != sorted(set(t[key])):
+            return ("trainability", key), f"{t[key]} must be strictly increasing"
+    rows = [("table2", "variants", {"variant": v, "depth": t["table2"]["depth"]}) for v in t["table2"]["variants"]]
+    rows += [("table3", "rows", r) for r in t["table3"]["rows"]]
+    for table, key, row in rows:
+        where = ("trainability", table, key)
+        if row["variant"] not in params["variants"]:
+            return where, f"'{row['variant']}' is not a key of 'variants'"
+        if (row["depth"] - 2) % 6:
+            return where, f"depth {row['depth']} is not a CIFAR ResNet depth (6n+2)"
+        paper = row.get("paper_lr") if table == "table3" else params["variants"][row["variant"]]["lr"]
+        if paper is not None and paper not in t["grid"]:
+            return where, f"{row['variant']}'s paper rate {paper:g} is not in trainability.grid {t['grid']}"
+    extra = t["table3"]["stability"]
+    if (extra["variant"], extra["depth"]) not in {(r["variant"], r["depth"]) for _, _, r in rows}:
+        return ("trainability", "table3", "stability"), "names a variant and depth that no row searches"
+    if list(extra["lrs"]) != sorted(set(extra["lrs"])):
+        return ("trainability", "table3", "stability", "lrs"), f"{extra['lrs']} must be strictly increasing"
+    if set(extra["lrs"]) & set(t["grid"]):
+        return ("trainability", "table3", "stability", "lrs"), "the grid's rates are the search's; name others"
+    labels = {"table2": set(t["table2"]["variants"]), "table3": {r["label"] for r in t["table3"]["rows"]}}
+    for table, rules in ((table, params["figures"][table]) for table in labels):
+        for key, value in rules.items():
+            named = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            unknown = [label for label in named if label not in labels[table]]
+            if unknown:
+                return ("figures", table, key), f"{unknown} are not rows of trainability.{table}"
     return None
 
 

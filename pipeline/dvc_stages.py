@@ -77,6 +77,7 @@ def stages() -> list[Stage]:
                 "train.max_epochs",
                 "training",
                 "stability",
+                "trainability",
             ),
             ("results/init",),
         ),
@@ -121,6 +122,14 @@ def stages() -> list[Stage]:
             MEASURED,
         ),
         Stage(
+            "trainability_searches",
+            ("rules/trainability.smk",),
+            ("trainability_search.py",),
+            (*_PROFILE, "trainability", "train", "contradictions.weight_decay"),
+            (f"{R}/trainability",),
+            MEASURED,
+        ),
+        Stage(
             "figures",
             ("Snakefile", "rules/common.smk", "rules/figures.smk", "rules/report/target.rst"),
             ("decide_claims.py", "draw_figure.py", "table_gradients.py", "claims.py", "summary.py"),
@@ -143,9 +152,18 @@ def stages() -> list[Stage]:
             ),
             tuple(
                 f"{R}/{kind}"
-                for kind in ("moments", "gradients", "activations", "train", "updates", "rmt", "stability")
+                for kind in (
+                    "moments",
+                    "gradients",
+                    "activations",
+                    "train",
+                    "updates",
+                    "rmt",
+                    "stability",
+                    "trainability",
+                )
             ),
-            tuple(name for f in families for name in (f.decide, f.draw)),
+            tuple(name for f in families for name in (f.decide, f.draw) if name is not None),
         ),
     ]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import atomic, cifar10, parquet
+from pipeline import atomic, cifar10, claims, parquet
 from pipeline import config as params_file
 from pipeline import targets as registry
 
@@ -78,13 +78,13 @@ def found(root: Path, profile: str) -> list[Target]:
     )
 
 
-def _claims_table(claims: pl.DataFrame) -> str:
+def _claims_table(checks: pl.DataFrame) -> str:
     rows = "".join(
-        f"<tr class='{'agrees' if row['agrees'] else 'disagrees'}'><td>{html.escape(row['target'])}</td>"
+        f"<tr class='{row['verdict']}'><td>{html.escape(row['target'])}</td>"
         f"<td>{html.escape(row['claim'])}</td><td>{html.escape(row['quantity'])}</td>"
         f"<td class='num'>{row['value']:.4g}</td><td>{html.escape(row['rule'])}</td>"
-        f"<td>{'agrees' if row['agrees'] else 'DISAGREES'}</td></tr>"
-        for row in claims.iter_rows(named=True)
+        f"<td>{claims.SHOUTED[row['verdict']]}</td></tr>"
+        for row in checks.iter_rows(named=True)
     )
     head = (
         "<tr><th>target</th><th>paper's claim</th><th>reproduced quantity</th><th>value</th><th>rule</th><th></th></tr>"
@@ -151,6 +151,7 @@ table { border-collapse: collapse; margin: 0.5em 0; }
 td, th { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.agrees td:last-child { color: #1a7f37; } tr.disagrees td { background: #fde8e8; }
+tr.undecided td { background: #fff6d6; }
 img { max-width: 100%; border: 1px solid #eee; }
 section { margin-top: 2em; } .prov, .missing { color: #555; } nav a { margin-left: 0.6em; }
 h2.family { margin-top: 2em; border-bottom: 2px solid #888; } .caption { max-width: 60em; }
@@ -167,14 +168,10 @@ def render(targets: list[Target], profile: str, title: str = "", not_built: str 
     summary of the claim checks, then one section per figure and table."""
     checks = [t.claims for t in targets if t.claims is not None]
     every = pl.concat(checks) if checks else None
-    agreeing = int(every["agrees"].sum()) if every is not None else 0
-    summary = (
-        f"<p>{len(targets)} figures and tables; {0 if every is None else every.height} claim checks, {agreeing} "
-        f"agree with the paper.</p>"
-    )
-    disagreeing = (
-        _claims_table(every.filter(~pl.col("agrees"))) if every is not None and agreeing < every.height else ""
-    )
+    tally = "no claim checks." if every is None else claims.tally(every)
+    summary = f"<p>{len(targets)} figures and tables; {html.escape(tally)}</p>"
+    open_checks = None if every is None else every.filter(pl.col("verdict") != "agrees")
+    disagreeing = _claims_table(open_checks) if open_checks is not None and open_checks.height else ""
     families = {_family(t): [u for u in targets if _family(u) == _family(t)] for t in targets}
     nav = "".join(
         f"<nav><b>{html.escape(family)}</b>: "
@@ -193,7 +190,7 @@ def render(targets: list[Target], profile: str, title: str = "", not_built: str 
         f"<title>Understanding Batch Normalization: reproduction report ({html.escape(profile)})</title>"
         f"<style>{STYLE}</style></head><body><h1>Understanding Batch Normalization: reproduction report</h1>"
         f"<p>Profile <b>{html.escape(profile)}</b>.</p>{scope}{missing}{summary}"
-        + (f"<h2>Claims that disagree</h2>{disagreeing}" if disagreeing else "")
+        + (f"<h2>Claims that disagree or stay undecided</h2>{disagreeing}" if disagreeing else "")
         + nav
         + body
         + "</body></html>"

@@ -7,6 +7,7 @@ from pathlib import Path
 from pipeline import code_inputs
 from pipeline import config as params_file
 from pipeline import targets as registry
+from pipeline.analysis import trainability as trainability_rows
 from pipeline.analysis.training import reduced_scale
 from pipeline.cifar10 import SOURCE_FILES, source_paths
 from pipeline.train import runs as train_runs
@@ -47,15 +48,21 @@ try:
     )
 except ValueError as error:
     sys.exit(f"error: {error}")
-# Every initial checkpoint: the init probes' pair, and the start of every training run.
+# Every initial checkpoint: the init probes' pair, and the start of every training run, stability search and
+# trainability search.
 INIT_CHECKPOINTS = list(
     dict.fromkeys(
         [f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED]
         + [f"results/init/{r.variant}-d{r.depth}-s{r.seed}.pt" for r in TRAIN_RUNS]
         + [
-            f"results/init/{v}-d{d}-s{P['stability']['seed']}.pt"
+            f"results/init/{v}-d{d}-s{seed}.pt"
             for v in P["stability"]["variants"]
             for d in P["stability"]["depths"]
+            for seed in P["stability"]["seeds"]
+        ]
+        + [
+            f"results/init/{v}-d{d}-s{P['trainability']['seed']}.pt"
+            for v, d in trainability_rows.searches(P["trainability"], P["variants"])
         ]
     )
 )
@@ -75,20 +82,55 @@ UPDATES = {
         for n in _U["fig24"]["networks"]
     ],
 }
-# Beyond the paper: one stability search per (variant, depth), and the Fig. 3 probe of the unnormalized net at each
+# Beyond the paper: one stability search per (variant, depth, seed), and the Fig. 3 probe of the unnormalized net at each
 # depth (its variance growth).
 _S = P["stability"]
 STABILITY = {
     "searches": [
-        f"results/{PROFILE}/stability/{v}-d{d}-s{_S['seed']}.parquet"
+        f"results/{PROFILE}/stability/{v}-d{d}-s{seed}.parquet"
         for v in _S["variants"]
         for d in _S["depths"]
+        for seed in _S["seeds"]
     ],
     "moments": [
         f"results/{PROFILE}/moments/{_S['variants'][1]}-d{d}-s{P['probes']['seed']}.parquet"
         for d in _S["depths"]
     ],
 }
+# Tables 2 and 3: one trainability search per (variant, depth) their rows name (pipeline.analysis.trainability).
+_T = P["trainability"]
+TRAINABILITY = [
+    f"results/{PROFILE}/trainability/{v}-d{d}-s{_T['seed']}.parquet"
+    for v, d in trainability_rows.searches(_T, P["variants"])
+]
+
+
+def claim_scales():
+    """The scale of each target's claims where it is not the paper's (the findings table's scale column): the
+    training targets at a reduced training scale, and Tables 2 and 3 from searches over H steps.
+    """
+    reduced = {
+        t.name: "reduced training"
+        for t in TRAINING
+        if reduced_scale(train_runs.experiment_params(t.runs, P))
+    }
+    horizons = ", ".join(map(str, _T["horizons"]))
+    return reduced | {
+        t.name: f"trainability search, H = {horizons} steps"
+        for t in registry.of_family("trainability")
+    }
+
+
+def app_j_rates(wildcards):
+    """The rates App. J tries beside the search (bn at 3.0 and 10.0): only for the search of its variant and depth."""
+    extra = _T["table3"]["stability"]
+    searched = (wildcards.variant, int(wildcards.depth)) == (
+        extra["variant"],
+        extra["depth"],
+    )
+    return list(extra["lrs"]) if searched else []
+
+
 # The claims file that checks each figure and table: one per claims job (pipeline.targets.claim_units), in the order
 # the claims table gathers them.
 _C = f"results/{PROFILE}/claims"
@@ -103,8 +145,14 @@ CLAIMS = list(dict.fromkeys(CLAIM_FILE.values()))
 _EVERY = list(registry.TARGETS)
 AGGREGATES = {
     "all": _EVERY,
-    "without_training": [t for t in _EVERY if registry.TARGETS[t].family != "training"],
-    "training": [t for t in _EVERY if registry.TARGETS[t].family == "training"],
+    "without_training": [
+        t
+        for t in _EVERY
+        if registry.TARGETS[t].family not in ("training", "trainability")
+    ],
+    "training": [
+        t for t in _EVERY if registry.TARGETS[t].family in ("training", "trainability")
+    ],
 }
 
 
@@ -234,6 +282,7 @@ def family_data():
         },
         "updates": UPDATES,
         "stability": STABILITY,
+        "trainability": {"searches": TRAINABILITY},
     }
     for name, family in registry.FAMILIES.items():
         if name in data and tuple(data[name]) != family.data:

@@ -32,6 +32,8 @@ for _unit, _members in registry.claim_units():
 
 for _family in registry.FAMILIES.values():
     _drawn = registry.figures(_family.name)
+    if not _drawn:  # a family of tables only
+        continue
 
     rule:
         name:
@@ -103,10 +105,6 @@ rule claims:
         "../envs/figures.yaml"
     params:
         profile=PROFILE,
-        reduced=[
-            t.name
-            for t in TRAINING
-            if reduced_scale(train_runs.experiment_params(t.runs, P))
-        ],
+        scales=claim_scales(),
     script:
         "scripts/claims.py"

@@ -22,7 +22,9 @@ def test_every_profile_resolves(profile):
 def test_paper_values_and_contradictions_are_explicit(params):
     assert params["model"]["depth"] == 110 and params["train"]["batch_size"] == 128
     assert params["train"]["momentum"] == 0.9 and params["contradictions"]["weight_decay"] == 5e-4
-    assert params["train"]["lr_grid"] == [0.1, 0.003, 0.001, 0.0003, 0.0001, 0.00003]
+    paper_grid = {0.1, 0.003, 0.001, 0.0003, 0.0001, 0.00003}  # App. J's set, plus the rates the paper reports
+    assert set(params["trainability"]["grid"]) == paper_grid | {0.01, 0.03}
+    assert params["trainability"]["table2"]["depth"] == 110
     assert params["variants"]["none"]["epochs"] == params["contradictions"]["unnormalized_epochs"] == 2400
     assert set(params["contradictions"]) == {"weight_decay", "epoch_rule", "unnormalized_epochs", "stem_is_layer_1"}
 
@@ -63,6 +65,14 @@ def _edited(path: str, value):
         ("contradictions.epoch_rule", "guess", "key 'contradictions.epoch_rule'"),
         ("train.lr_milestones", [0.75, 0.5], "key 'train.lr_milestones'"),
         ("probes.variants", ["bn", "nonexistent"], "key 'probes.variants'"),
+        ("trainability.grid", [0.1, 0.01], "key 'trainability.grid': [0.1, 0.01] must be strictly increasing"),
+        ("trainability.table2.depth", 100, "key 'trainability.table2.variants': depth 100 is not a CIFAR ResNet"),
+        ("trainability.table2.variants", ["bn", "gn"], "key 'trainability.table2.variants': 'gn' is not a key"),
+        ("variants.s.lr", 0.02, "s's paper rate 0.02 is not in trainability.grid"),
+        ("trainability.table3.stability.lrs", [0.1, 10.0], "the grid's rates are the search's; name others"),
+        ("trainability.table3.stability.depth", 20, "key 'trainability.table3.stability': names a variant and depth"),
+        ("figures.table3.warm_vs_cold", ["warm", "cold"], "['warm', 'cold'] are not rows of trainability.table3"),
+        ("figures.table2.one_moment", ["s", "mu", "x"], "key 'figures.table2.one_moment': ['x'] are not rows"),
     ],
 )
 def test_bad_values_in_the_file_name_file_and_key(path, value, expected):

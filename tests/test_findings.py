@@ -25,14 +25,46 @@ def test_the_readme_findings_table_is_the_committed_metrics_file():
 def test_the_committed_metrics_cover_every_figure_and_table():
     record = json.loads(METRICS.read_text())
     figures = {f"fig{i}" for i in range(1, 25)} | {f"table{i}" for i in range(1, 5)} | {"stability"}
-    assert set(record) - {"profile"} == figures
-    for target, checks in record.items():
-        if target != "profile":
-            for check in checks.values():
-                assert set(check) - {"spread"} == {"value", "rule", "agrees", "claim", "scale"}, target
-                assert check["scale"] == (
-                    "reduced training" if target in {"fig1", "fig15", "fig16", "fig17", "table2", "table3"} else "paper"
-                )
+    assert set(record) - {"profile", "commit"} == figures
+    for target, checks in findings.checks(record).items():
+        for check in checks.values():
+            assert set(check) - {"spread", "unsettled"} == {"value", "rule", "verdict", "claim", "scale"}, target
+            assert check["verdict"] in claims.VERDICTS
+            assert check["scale"] != "paper" or target not in {"fig1", "fig15", "fig16", "fig17", "table2", "table3"}
+
+
+def test_the_committed_metrics_name_the_commit_they_were_built_by():
+    """The commit its code was at: python -m pipeline.findings names the code inputs changed since (a shallow clone
+    may lack that commit: then it says so)."""
+    record = json.loads(METRICS.read_text())
+    assert len(record["commit"].removesuffix("-dirty")) == 12
+    shallow = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if shallow == "true":
+        with pytest.raises(ValueError, match="is not in this repository"):
+            findings.changed_since(record["commit"])
+    else:
+        assert isinstance(findings.changed_since(record["commit"]), list)
+
+
+def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline/a.py").write_text("x = 1\n")
+    (tmp_path / "notes.md").write_text("n\n")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one")
+    commit = git("rev-parse", "--short=12", "HEAD")
+    assert findings.changed_since(commit, tmp_path) == []
+    (tmp_path / "pipeline/a.py").write_text("x = 2\n")
+    (tmp_path / "notes.md").write_text("not code\n")
+    assert findings.changed_since(commit + "-dirty", tmp_path) == ["pipeline/a.py"]
+    with pytest.raises(ValueError, match="'0123abcd' is not in this repository"):
+        findings.changed_since("0123abcd", tmp_path)
 
 
 def test_metrics_round_trip_and_readme_rewrite(tmp_path):
@@ -40,25 +72,30 @@ def test_metrics_round_trip_and_readme_rewrite(tmp_path):
         [
             claims.Check.at_least("fig3", "moments grow", "none decades", 5.4, 2, "p"),
             claims.Check.above("fig1", "bn | best", "gap, lr 0.1", 0.07, 0, "p", spread=0.006),
+            claims.Check.above("fig1", "bn overfits", "gap, lr 0.0001", 0.01, 0, "p", spread=0.006),
         ]
     )
     path = tmp_path / "claims.p.json"
-    findings.write_metrics(table, "p", {"fig1"}, path)
+    findings.write_metrics(table, "p", {"fig1": "reduced training"}, "abc123", path)
     record = json.loads(path.read_text())
+    assert record["commit"] == "abc123"
     assert record["fig1"]["gap, lr 0.1"] == {
         "value": 0.07,
         "spread": 0.006,
         "rule": "> 0",
-        "agrees": True,
+        "verdict": "agrees",
         "claim": "bn | best",
         "scale": "reduced training",
     }
+    assert record["fig1"]["gap, lr 0.0001"]["verdict"] == "undecided"  # 0.01 is within 2 x 0.006 of 0
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{findings.START}\nold\n{findings.END}\nrest\n")
     assert findings.update_readme(readme, path) and not findings.update_readme(readme, path)
     text = readme.read_text()
-    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "\nold\n" not in text
     assert "| fig1 | bn \\| best | gap, lr 0.1 = 0.07 ± 0.006 | > 0 | yes | reduced training |" in text
+    assert "| fig1 | bn overfits | gap, lr 0.0001 = 0.01 ± 0.006 | > 0 | undecided | reduced training |" in text
+    assert "commit `abc123`" in text and "3 claim checks: 2 agree with the paper, 0 disagree, 1 undecided" in text
     readme.write_text("no markers")
     with pytest.raises(ValueError, match=r"README\.md: no findings section"):
         findings.update_readme(readme, path)
@@ -78,3 +115,29 @@ def test_dvc_metrics_show_reads_the_committed_file():
     data = next(iter(metrics.values()))["data"]["figures/claims.cpu.json"]["data"]
     record = json.loads(METRICS.read_text())
     assert data == record
+
+
+@pytest.mark.parametrize(
+    ("value", "spread", "unsettled", "verdict"),
+    [
+        (1.0, 0.2, None, "agrees"),  # 0.5 above the threshold: more than 2 x 0.2
+        (0.8, 0.2, None, "undecided"),  # 0.3 above it: within 2 x 0.2
+        (0.2, 0.1, None, "disagrees"),  # 0.3 below it: more than 2 x 0.1
+        (0.4, 0.1, None, "undecided"),  # 0.1 below it: within 2 x 0.1
+        (0.4, None, None, "disagrees"),  # one run: no spread to be undecided by
+        (1.0, 0.01, "the answer moves with H", "undecided"),  # the measurement says it cannot decide
+    ],
+)
+def test_a_check_within_two_seed_spreads_of_its_threshold_is_undecided(value, spread, unsettled, verdict):
+    check = claims.Check.at_least("fig1", "c", "q", value, 0.5, "p", spread)
+    check = claims.Check(**{**check.__dict__, "unsettled": unsettled})
+    assert check.verdict == verdict
+    row = claims.frame([check]).row(0, named=True)
+    assert row["verdict"] == verdict and row["agrees"] == (value >= 0.5)
+    shown = claims.markdown(claims.frame([check]))
+    assert f"| {claims.SHOWN[verdict]}" in shown and (unsettled is None or f"({unsettled})" in shown)
+
+
+def test_seeds_that_agree_exactly_decide_even_at_the_threshold():
+    assert claims.Check.at_most("s", "c", "q", 1.0, 1.0, "p", 0.0).verdict == "agrees"
+    assert claims.Check.at_most("s", "c", "q", 1.0, 1.0, "p", 1e-9).verdict == "undecided"

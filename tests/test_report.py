@@ -18,7 +18,8 @@ SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect widt
 
 
 def _project(root):
-    """figures/fig3.svg, tables/table1.parquet and one claim file (fig3 agrees, table1 does not) of profile p."""
+    """figures/fig3.svg, tables/table1.parquet and one claim file (fig3 agrees and is undecided, table1 disagrees)
+    of profile p."""
     (root / "figures").mkdir()
     (root / "figures/fig3.svg").write_text(SVG)
     (root / "figures/fig12.svg").write_text(SVG)
@@ -28,6 +29,7 @@ def _project(root):
         [
             claims.Check.at_least("fig3", "moments grow <fast>", "none decades", 5.4, 2, "p"),
             claims.Check.at_least("table1", "(a)/(d) ~100x", "bn ratio", 17.6, 20, "p"),
+            claims.Check.above("fig3", "seeds decide", "a noisy gap", 0.01, 0, "p", spread=0.01),
         ]
     )
     record = {"profile": "p", "code_version": "abc123", "data": {"source": "x", "md5": {}, "canonical": False}}
@@ -46,8 +48,9 @@ def test_report_orders_targets_embeds_figures_and_lists_disagreements(tmp_path):
     assert html.escape(registry.TARGETS["fig12"].caption) in page
     images = re.findall(r"src='data:image/svg\+xml;base64,([^']+)'", page)
     assert len(images) == 2 and all(ET.fromstring(base64.b64decode(i)).tag.endswith("svg") for i in images)
-    assert "3 figures and tables; 2 claim checks, 1 agree" in page
+    assert "3 figures and tables; 3 claim checks: 1 agree with the paper, 1 disagree, 1 undecided" in page
     assert page.index("Claims that disagree") < page.index("(a)/(d) ~100x") < page.index("<nav>")
+    assert page.index("Claims that disagree") < page.index("<tr class='undecided'>") < page.index("<nav>")
     assert "moments grow &lt;fast&gt;" in page and "<fast>" not in page  # text is escaped
     assert "code abc123" in page and "&quot;bins&quot;: 64" in page
     assert "No claim check of this profile covers it" in page  # fig12 has no claims of profile p
@@ -59,11 +62,14 @@ def test_a_report_of_declared_files_shows_only_the_targets_asked_for(tmp_path):
     (tmp_path / "figures/fig9.svg").write_text(SVG)  # present, but not declared: not shown
     claim_file = tmp_path / "results/p/claims/some.parquet"
     shown = report.collect([tmp_path / "figures/fig3.svg"], [], [claim_file], {"fig3"})
-    assert [t.name for t in shown] == ["fig3"] and shown[0].claims.height == 1  # table1's check left out
+    assert [t.name for t in shown] == ["fig3"] and shown[0].claims.height == 2  # table1's check left out
     report.write(shown, "p", tmp_path / "out.html", "Claim checks of x", "Not built by this target: fig9.")
     page = (tmp_path / "out.html").read_text()
     assert "fig9" not in page.replace("Not built by this target: fig9.", "") and "(a)/(d)" not in page
-    assert "Claim checks of x" in page and "1 figures and tables; 1 claim checks, 1 agree" in page
+    assert (
+        "Claim checks of x" in page
+        and "1 figures and tables; 2 claim checks: 1 agree with the paper, 0 disagree, 1 undecided" in page
+    )
 
 
 @pytest.mark.system

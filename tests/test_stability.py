@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 import torch
@@ -73,30 +74,73 @@ def test_max_steps_trains_exactly_the_first_mini_batches_of_the_epoch():
     assert "diverged" in diverged and diverged["diverged"] < 4  # stops at the first loss above the threshold
 
 
-def test_claims_read_the_fall_in_decades_and_relate_it_to_the_variance_growth():
+def _searches(per_seed: dict[int, dict[str, dict[int, float | None]]]) -> pl.DataFrame:
+    """A stability table (one row per variant, depth, seed at K = 100) from each seed's largest stable rates."""
     rows = []
-    for variant, rates in (("bn", {20: 3.0, 56: 3.0, 110: 1.0}), ("none", {20: 0.3, 56: 0.001, 110: None})):
-        for depth, lr in rates.items():
-            rows.append(
-                {
-                    "variant": variant,
-                    "depth": depth,
-                    "steps": 100,
-                    "largest_stable_lr": lr,
-                    "at_grid_top": False,
-                    "below_grid": lr is None,
-                    "trials": 4,
-                    "seconds": 1.0,
-                }
-            )
+    for seed, networks in per_seed.items():
+        for variant, rates in networks.items():
+            for depth, lr in rates.items():
+                rows.append(
+                    {
+                        "variant": variant,
+                        "depth": depth,
+                        "seed": seed,
+                        "steps": 100,
+                        "largest_stable_lr": lr,
+                        "at_grid_top": False,
+                        "below_grid": lr is None,
+                        "trials": 4,
+                        "seconds": 1.0,
+                    }
+                )
     frame = pl.DataFrame(rows, schema_overrides={"largest_stable_lr": pl.Float64})
     growth = pl.DataFrame({"depth": [20, 56, 110], "variance_decades": [0.5, 2.0, 4.0]})
-    rules = {"from_depth": 20, "to_depth": 110, "min_none_fall": 2.0, "max_bn_fall": 1.0, "max_rank_correlation": -0.8}
-    none_fall, bn_fall, relation = analysis.claims(frame, growth, rules, {"variants": ["bn", "none"], "lrs": GRID}, "t")
+    return analysis.table(frame, growth, "none"), growth
+
+
+RULES = {"from_depth": 20, "to_depth": 110, "min_none_fall": 2.0, "max_bn_fall": 1.0, "max_rank_correlation": -0.8}
+SEARCH = {"variants": ["bn", "none"], "lrs": GRID}
+
+
+def test_claims_read_the_fall_in_decades_and_relate_it_to_the_variance_growth():
+    networks = {"bn": {20: 3.0, 56: 3.0, 110: 1.0}, "none": {20: 0.3, 56: 0.001, 110: None}}
+    frame, growth = _searches({0: networks})
+    none_fall, bn_fall, relation = analysis.claims(frame, growth, RULES, SEARCH, "t")
     below = GRID[0] / (GRID[1] / GRID[0]) ** 0.5  # a net diverging at every rate: half a grid step under it
     assert none_fall.value == pytest.approx(math.log10(0.3 / below)) and "below the grid" in none_fall.quantity
-    assert bn_fall.value == pytest.approx(0.4771, abs=1e-3) and bn_fall.agrees
+    assert bn_fall.value == pytest.approx(0.4771, abs=1e-3) and bn_fall.agrees and bn_fall.spread is None
     assert relation.value == pytest.approx(-1.0) and relation.agrees
+
+
+def test_over_seeds_the_claims_read_the_median_and_are_undecided_within_two_spreads():
+    """Three seeds: the value is the median of the per-seed quantity, the spread their standard deviation."""
+    steady = {"bn": {20: 3.0, 56: 3.0, 110: 1.0}}
+    frame, growth = _searches(
+        {
+            0: {**steady, "none": {20: 0.3, 56: 0.001, 110: 3e-4}},  # falls 3.0 decades
+            1: {**steady, "none": {20: 0.1, 56: 0.001, 110: 3e-4}},  # 2.52
+            2: {**steady, "none": {20: 1.0, 56: 0.01, 110: 3e-4}},  # 3.52
+        }
+    )
+    none_fall, bn_fall, relation = analysis.claims(frame, growth, RULES, SEARCH, "t")
+    falls = [math.log10(0.3 / 3e-4), math.log10(0.1 / 3e-4), math.log10(1.0 / 3e-4)]
+    assert none_fall.value == pytest.approx(falls[0]) and none_fall.spread == pytest.approx(float(np.std(falls)))
+    assert none_fall.verdict == "agrees" and "median of 3 seeds" in none_fall.quantity
+    assert bn_fall.value == pytest.approx(math.log10(3)) and bn_fall.spread == 0 and bn_fall.verdict == "agrees"
+    assert relation.value == pytest.approx(-1.0) and relation.spread == 0
+    frame2, _ = _searches(
+        {
+            0: {**steady, "none": {20: 0.3, 56: 0.001, 110: 3e-3}},  # 2.0: at the threshold
+            1: {**steady, "none": {20: 0.1, 56: 0.001, 110: 3e-4}},  # 2.52
+            2: {**steady, "none": {20: 1.0, 56: 0.01, 110: 3e-2}},  # 1.52
+        }
+    )
+    unsure, _, _ = analysis.claims(frame2, growth, RULES, SEARCH, "t")
+    assert unsure.value == pytest.approx(2.0) and unsure.agrees and unsure.verdict == "undecided"
+    table = analysis.markdown(frame2, GRID, "t")
+    assert "| none | 110 | 0.003 / 0.0003 / 0.03 -> **0.003** |" in table and "seeds 0, 1, 2" in table
+    middle = analysis.medians(frame2, GRID)
+    assert middle.filter(pl.col("variant") == "none", pl.col("depth") == 20)["median_lr"].item() == pytest.approx(0.3)
 
 
 def test_a_k_beyond_one_epoch_stops_the_search_with_the_key_before_any_trial(fake_cifar, params, tmp_path):

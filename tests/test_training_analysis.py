@@ -1,4 +1,4 @@
-"""Curves over seeds, Table 2's best rate, Table 3's highest rate and the training claims, on synthetic metrics."""
+"""Curves over seeds and the training figures' claims, on synthetic metrics on both sides of each rule."""
 
 from __future__ import annotations
 
@@ -62,78 +62,79 @@ def test_fig1_claims_are_margins_with_a_paired_spread_over_seeds():
     assert best.value == pytest.approx(0.82 - 0.71) and best.spread == pytest.approx(0.01) and best.agrees
     slow = by_claim["bn at the unnormalized rate and schedule is no better than none"]
     assert slow.value == pytest.approx(0.0) and slow.spread == pytest.approx(0.01) and slow.agrees
-    overfit = by_claim["... and overfits (larger train - test gap)"]
-    assert overfit.value == pytest.approx(0.35 - 0.10) and overfit.agrees
+    # the caption: the train-test gap of bn at the lower rate (0.35) is larger than at 0.1 (0.09)
+    overfit = by_claim["at the lower rate bn overfits more (a larger train - test gap than at its own rate)"]
+    assert overfit.value == pytest.approx(0.35 - 0.09) and overfit.spread == pytest.approx(0.01) and overfit.agrees
     share = by_claim["the higher rate mediates the majority of BN's benefit"]
     assert share.value == pytest.approx(1.0) and share.limit == params["figures"]["fig1"]["min_rate_share"]
     between = by_claim["bn at 0.003 lands in between"]
     assert between.value == pytest.approx(0.10) and between.agrees
 
 
-def test_fig15_and_16_place_bn_top_between_none_and_full_bn():
+def test_the_overfitting_rule_compares_bn_at_the_low_rate_with_bn_at_its_own_rate():
     params = config.load(REPO / "params.yaml", {"profile": "smoke", "train": {"seeds": [0, 1]}})
-    panels = runs.curve_panels(targets.TARGETS["fig16"].runs, params)
-    accuracy = {"bn_top": [0.7, 0.8], "bn": [0.8, 0.9], "none": [0.4, 0.5]}
+    finals = {"bn@0.003": ([0.70, 0.72], [0.80, 0.80]), "none@0.0001": ([0.59, 0.63], [0.95, 0.99])}
+    for slow_train, verdict in (([0.62, 0.64], "disagrees"), ([0.69, 0.75], "undecided"), ([0.95, 0.97], "agrees")):
+        summary, curves = _fig1(
+            params, {**finals, "bn@0.1": ([0.80, 0.84], [0.90, 0.92]), "bn@0.0001": ([0.60, 0.62], slow_train)}
+        )
+        checks = training.curve_claims("fig1", summary, [("", curves)], params["figures"]["fig1"], "smoke")
+        (overfit,) = [c for c in checks if c.claim.startswith("at the lower rate bn overfits more")]
+        assert overfit.verdict == verdict, (slow_train, overfit)  # none's larger gap plays no part
+
+
+def _fig15(accuracy: dict[str, list[float]], target: str = "fig16", profile: str = "smoke"):
+    params = config.load(REPO / "params.yaml", {"profile": profile, "train": {"seeds": [0, 1]}})
+    panels = runs.curve_panels(targets.TARGETS[target].runs, params)
     frames = [_metrics(r, [a], [a]) for c in panels[0][1] for r, a in zip(c, accuracy[c[0].variant], strict=True)]
     summary = training.run_summary(pl.concat(frames))
-    rules = {**params["figures"]["fig16"], "min_position": 0.5}
-    (check,) = training.curve_claims("fig16", summary, panels, rules, "smoke")
-    assert check.value == pytest.approx(0.75) and check.spread == pytest.approx(0.0) and check.agrees
-    paper = {**rules, "paper_test_acc": 0.901}
-    assert len(training.curve_claims("fig16", summary, panels, paper, "paper")) == 2  # + the absolute number
+    return training.curve_claims(target, summary, panels, params["figures"][target], profile)
 
 
-def _grids(rows, status_of, accuracy_of):
-    frames = []
-    for name, grid, _ in rows:
-        for run in grid:
-            frames.append(_metrics(run, [accuracy_of(name, run.lr)], [0.9], status_of(name, run.lr)))
-    return training.run_summary(pl.concat(frames, how="diagonal"))
+@pytest.mark.parametrize(
+    ("bn_top", "at_least_two_thirds", "below_one"),
+    [
+        ([0.7, 0.8], "agrees", "agrees"),  # position 0.75 (both seeds)
+        ([0.55, 0.65], "disagrees", "agrees"),  # 0.375
+        ([0.85, 0.95], "agrees", "disagrees"),  # 1.125: better than full BN is not "somewhat weaker"
+        ([0.6, 0.9], "undecided", "undecided"),  # 0.5 and 1.0 per seed: position 0.75 +- 0.25
+    ],
+)
+def test_fig15_and_16_place_bn_top_at_least_two_thirds_of_the_way_and_below_full_bn(
+    bn_top, at_least_two_thirds, below_one
+):
+    checks = _fig15({"bn_top": bn_top, "bn": [0.8, 0.9], "none": [0.4, 0.5]})
+    assert [c.verdict for c in checks] == [at_least_two_thirds, below_one]
+    assert [c.limit for c in checks] == [0.6667, 1.0] and [c.rule for c in checks] == [">= 0.6667", "< 1"]
+    assert checks[0].quantity == checks[1].quantity and "placed between none" in checks[0].quantity
 
 
-def test_table2_best_rates_skip_diverged_runs_and_the_claims_read_the_ordering():
-    params = config.load(REPO / "params.yaml", {"profile": "smoke"})
-    rows = runs.grid_rows("table2", params)
-    summary = _grids(
-        rows,
-        lambda name, lr: "diverged" if name in ("none", "s") and lr == 0.1 else "completed",
-        lambda name, lr: 0.6 if lr == 0.1 else 0.4,
-    )
-    table, result, checks = training.table_claims("table2", summary, rows, params["figures"]["table2"], "smoke")
-    assert dict(zip(result["row"], result["best_lr"], strict=True)) == {
-        "bn": 0.1,
-        "mu_s": 0.1,
-        "s": 0.0001,
-        "none": 0.0001,
-    }
-    by_claim = {c.claim: c for c in checks}
-    assert by_claim["the highest rates that don't diverge give the best results"].value == 0
-    assert by_claim["normalization enables larger rates"].value == pytest.approx(0.0)  # s ties none: disagrees
-    assert not by_claim["normalization enables larger rates"].agrees
-    assert by_claim["both the mean and the variance normalization matter"].value == pytest.approx(3.0)
-    assert "| none | 8 | 0.1 | 1 | diverged |" in training.table_markdown("table2", table, result, "smoke")
-    paper = {**params["figures"]["table2"], "match_paper": True}
-    matched = training.table_claims("table2", summary, rows, paper, "smoke")[2]
-    assert len(matched) == len(checks) + len(rows)  # one "as in the paper" check per row
+def test_the_paper_profile_checks_the_papers_numbers_and_no_position_on_saturated_training_accuracy():
+    checks = _fig15({"bn_top": [0.9, 0.9], "bn": [0.93, 0.93], "none": [0.8, 0.8]}, profile="paper")
+    assert len(checks) == 3 and checks[-1].agrees and checks[-1].claim == "~90.1% test accuracy"
+    (saturated,) = _fig15({"bn_top": [0.99, 0.99], "bn": [1.0, 1.0], "none": [0.98, 0.98]}, "fig15", "paper")
+    assert saturated.claim == "BN only at the top trains" and saturated.agrees  # min_train_acc, no position
 
 
-def test_table3_orders_rows_by_their_highest_rate_and_reads_the_stability_row():
-    params = config.load(REPO / "params.yaml", {"profile": "smoke"})
-    rows = runs.grid_rows("table3", params)
+def _fig17(left: dict[str, list[float]], right: dict[str, list[float]]):
+    params = config.load(REPO / "params.yaml", {"profile": "smoke", "train": {"seeds": [0, 1]}})
+    panels = runs.curve_panels("fig17", params)
+    accuracy = [left, right]
+    frames = [
+        _metrics(r, [a], [a])
+        for side, (_, curves) in enumerate(panels)
+        for c in curves
+        for r, a in zip(c, accuracy[side][c[0].variant], strict=True)
+    ]
+    summary = training.run_summary(pl.concat(frames, how="vertical"))
+    return training.curve_claims("fig17", summary, panels, params["figures"]["fig17"], "smoke")
 
-    def status(name, lr):
-        if name == "bn stability":
-            return "diverged" if lr == 10.0 else "completed"
-        failing = {
-            "14 layer ResNet": [0.1],
-            "unnormalized, cold start": [0.1, 0.001],
-            "alternating normalization": [0.1],
-        }
-        return "chance" if lr in failing.get(name, []) else "completed"
 
-    summary = _grids(rows, status, lambda name, lr: 0.5)
-    _, result, checks = training.table_claims("table3", summary, rows, params["figures"]["table3"], "smoke")
-    highest = dict(zip(result["row"], result["highest_lr"], strict=True))
-    assert highest["14 layer ResNet"] == 0.001 and highest["unnormalized, cold start"] is None
-    assert [c.agrees for c in checks] == [True, True, True, True, True]
-    assert checks[0].value == pytest.approx(2.0)  # 8 layers: 0.1, 14 layers: 0.001
+def test_fig17_wants_the_right_panel_spread_at_least_three_times_the_left():
+    left = {"bn": [0.80, 0.80], "mu_s": [0.79, 0.79]}  # spread 0.01 per seed
+    for worst, verdict in ((0.75, "agrees"), (0.78, "disagrees")):  # right spreads 0.04 and 0.02 (< 3 x 0.01)
+        right = {"mu_s": [0.79, 0.79], "s": [0.78, 0.78], "mu": [0.77, 0.77], "none": [worst, worst]}
+        affine, parts = _fig17(left, right)
+        assert affine.value == pytest.approx(0.01) and affine.agrees
+        assert parts.value == pytest.approx(0.79 - min(worst, 0.77) - 3 * 0.01) and parts.verdict == verdict
+        assert parts.rule == ">= 0" and "minus 3 x the left panel's" in parts.quantity

@@ -14,6 +14,7 @@ from test_train import RECIPE
 from pipeline import claims
 from pipeline.analysis import updates
 from pipeline.plots import updates as plots
+from pipeline.train import engine
 from pipeline.train.data import DeviceData
 from pipeline.updates import steps
 
@@ -30,7 +31,7 @@ def test_the_replayed_update_ends_where_the_optimizer_went(where):
     torch.manual_seed(0)
     data = DeviceData.from_cifar(fake_data(64), torch.device("cpu"))
     model = tiny_model(where)
-    first = float(steps.batch_loss(model, *next(steps.training_steps(data, RECIPE, 0))).detach())
+    first = float(steps.batch_loss(model, *next(engine.training_steps(data, RECIPE, 0))).detach())
     # A huge rate makes the second mini-batch's loss explode: the responsible update is step 0 (no momentum yet)
     # or later (with momentum); either way theta(1) must be the optimizer's parameters.
     recipe = dataclasses.replace(RECIPE, divergence_loss=first * 1.5)
@@ -45,7 +46,7 @@ def test_momentum_is_part_of_the_replayed_direction():
     data = DeviceData.from_cifar(fake_data(64), torch.device("cpu"))
     model = tiny_model("every")
     optimizer = steps.make_optimizer(model, RECIPE, 0.01)
-    batches = steps.training_steps(data, RECIPE, 0)
+    batches = engine.training_steps(data, RECIPE, 0)
     for _ in range(2):  # two real steps: the momentum buffer is filled
         images, labels = next(batches)
         optimizer.zero_grad()

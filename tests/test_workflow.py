@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from pipeline import parquet, targets
+from pipeline.analysis import trainability as trainability_rows
 from pipeline.checkout import copy_checkout
 from pipeline.train import runs
 from tests import browser
@@ -184,7 +185,7 @@ def test_every_aggregate_summarizes_what_it_built_and_names_what_it_did_not(smok
     summary = (work / "figures/claims.md").read_text()
     assert "Not built" not in summary and "| fig1 |" in summary and "| fig3 |" in summary
     metrics = json.loads((work / "figures/claims.smoke.json").read_text())
-    assert metrics["profile"] == "smoke" and set(metrics) - {"profile"} == set(
+    assert metrics["profile"] == "smoke" and set(metrics) - {"profile", "commit"} == set(
         pl.read_parquet(work / "results/smoke/claims.parquet")["target"]
     )
     # the mission's command makes one figure and its claims, and no summary
@@ -192,22 +193,21 @@ def test_every_aggregate_summarizes_what_it_built_and_names_what_it_did_not(smok
 
 
 @pytest.mark.parametrize(
-    ("edit", "new_runs"),
+    ("edit", "new_runs", "new_searches"),
     [
-        ("train={lr_grid: [0.1, 0.01]}", 0),  # the default grid: the tables name their own
-        ("train={speed: {optimizer: loop, channels_last: false}}", 0),  # how steps run, not what they compute
-        ("train={device: cpu}", 0),
-        ("training={table2: {grid: [0.1, 0.0001, 0.03]}}", 4),  # a rate added: its 4 runs, nothing retrained
-        ("training={table2: {grid: [0.1, 0.0001, 0.001]}}", 2),  # bn and none at 0.001 are Table 3's runs already
-        ("training={fig17: {left: [{variant: bn}, {variant: mu_s}, {variant: g_mu_s}]}}", 1),  # a curve added
+        ("train={speed: {optimizer: loop, channels_last: false}}", 0, 0),  # how steps run, not what they compute
+        ("train={device: cpu}", 0, 0),
+        ("training={fig17: {left: [{variant: bn}, {variant: mu_s}, {variant: g_mu_s}]}}", 1, 0),  # a curve added
+        ("trainability={table2: {variants: [bn, mu_s, s, none, mu]}}", 0, 1),  # a row added: its one search
+        ("trainability={table2: {variants: [bn, mu_s, s, none, alternating]}}", 0, 0),  # Table 3 searched it
     ],
 )
-def test_sweep_and_execution_edits_retrain_no_finished_run(smoke_run, edit, new_runs):
+def test_sweep_and_execution_edits_retrain_no_finished_run(smoke_run, edit, new_runs, new_searches):
     work, config = smoke_run
     dry_run = _snakemake(work, "-n", *config, edit)
     counts = _job_counts(dry_run)
-    assert counts.get("train_run", 0) == new_runs, counts
-    if new_runs == 0:
+    assert counts.get("train_run", 0) == new_runs and counts.get("trainability_search", 0) == new_searches, counts
+    if new_runs == new_searches == 0 and "trainability" not in edit:
         assert _nothing_to_do(dry_run), counts
 
 
@@ -227,15 +227,17 @@ def test_sweep_and_execution_edits_retrain_no_finished_run(smoke_run, edit, new_
             },
         ),
         (
-            "pipeline/updates/steps.py",  # the single updates, and the stability search that reuses their job
+            "pipeline/updates/steps.py",  # the single updates, and the searches that reuse their job
             {
                 "diverging_update",
                 "batch_landscape",
                 "stability_search",
+                "trainability_search",
                 "claims_updates",
                 "figure_updates",
                 "claims_stability",
                 "figure_stability",
+                "claims_trainability",
                 "claims",
             },
         ),
@@ -306,8 +308,12 @@ def test_each_training_target_trains_exactly_its_own_runs(cpu_checkout, params, 
     path = f"tables/{target}.md" if target.startswith("table") else f"figures/{target}.svg"
     counts = _job_counts(_snakemake(work, "-n", path, *config))
     if target == "stability":
-        searches = len(params["stability"]["variants"]) * len(params["stability"]["depths"])
+        s = params["stability"]
+        searches = len(s["variants"]) * len(s["depths"]) * len(s["seeds"])
         assert counts.get("train_run", 0) == 0 and counts["stability_search"] == searches
+    elif target in ("table2", "table3"):  # one claims job decides both tables: it needs every search of both
+        searches = trainability_rows.searches(params["trainability"], params["variants"])
+        assert counts.get("train_run", 0) == 0 and counts["trainability_search"] == len(searches)
     else:
         assert counts["train_run"] == len(runs.experiment_runs(targets.TARGETS[target].runs, params)), counts
         assert "stability_search" not in counts

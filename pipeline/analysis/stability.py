@@ -3,9 +3,15 @@
 §3.4 argues that without normalization the activations grow exponentially with depth (Fig. 3), so that a large
 step makes the top layers explode: the rates an unnormalized network tolerates should fall with depth, while a
 batch-normalized network's stay put. :func:`rates` reads the searches of :mod:`pipeline.train.stability` (one per
-variant and depth) into the largest stable rate at every K; :func:`variance_growth` gives, per depth, the decades
-the unnormalized net's channel variance rises over its layers at initialization (Fig. 3's statistic, from the
-same probe); :func:`claims` decides the claims on the largest K.
+variant, depth and seed) into the largest stable rate at every K; :func:`variance_growth` gives, per depth, the
+decades the unnormalized net's channel variance rises over its layers at initialization (Fig. 3's statistic, from
+the same probe); :func:`claims` decides the claims on the largest K.
+
+Seeds: the answer at the edge of stability turns on small numerical differences (another machine's build gave
+another answer for one search in ten), so every search runs for several seeds (initial weights and data order).
+Each claim's value is the median over the seeds of the same quantity computed seed by seed (the depths of one
+seed share its data order), and its spread their standard deviation: a claim within two spreads of its threshold
+is undecided (:mod:`pipeline.claims`). The table shows every seed and the median.
 """
 
 from __future__ import annotations
@@ -23,16 +29,17 @@ from pipeline.train.stability import largest_stable
 
 
 def rates(trials: pl.DataFrame, grid: list[float], steps: list[int]) -> pl.DataFrame:
-    """Per (variant, depth, K): the largest stable rate (null: none of the grid), whether it is the top of the grid
-    (then only a lower bound), and the trials and seconds the search took."""
+    """Per (variant, depth, seed, K): the largest stable rate (null: none of the grid), whether it is the top of
+    the grid (then only a lower bound), and the trials and seconds the search took."""
     rows = []
-    for (variant, depth), group in trials.group_by("variant", "depth", maintain_order=True):
+    for (variant, depth, seed), group in trials.group_by("variant", "depth", "seed", maintain_order=True):
         for k in sorted(steps):
             lr = largest_stable(group, grid, k)
             rows.append(
                 {
                     "variant": variant,
                     "depth": depth,
+                    "seed": seed,
                     "steps": k,
                     "largest_stable_lr": lr,
                     "at_grid_top": lr == grid[-1],
@@ -41,7 +48,28 @@ def rates(trials: pl.DataFrame, grid: list[float], steps: list[int]) -> pl.DataF
                     "seconds": group["seconds"].sum(),
                 }
             )
-    return pl.DataFrame(rows, schema_overrides={"largest_stable_lr": pl.Float64}).sort("variant", "depth", "steps")
+    return pl.DataFrame(rows, schema_overrides={"largest_stable_lr": pl.Float64}).sort(
+        "variant", "depth", "steps", "seed"
+    )
+
+
+def floor_of(grid: list[float]) -> float:
+    """Where a net that diverges at every rate of the grid is placed: half a grid step under its smallest rate."""
+    return grid[0] / math.sqrt(grid[1] / grid[0])
+
+
+def medians(frame: pl.DataFrame, grid: list[float]) -> pl.DataFrame:
+    """Per (variant, depth, K): the median over seeds of the largest stable rate (a grid rate: the lower of the two
+    middle values for an even number of seeds; a net below the grid counts as below every rate, and a median below
+    the grid is null) and the number of seeds."""
+    floor = floor_of(grid)
+    rate = pl.col("largest_stable_lr").fill_null(floor)
+    found = frame.group_by("variant", "depth", "steps", maintain_order=True).agg(
+        median=rate.sort().quantile(0.5, interpolation="lower"), seeds=pl.len()
+    )
+    return found.with_columns(median_lr=pl.when(pl.col("median") > floor).then(pl.col("median")).otherwise(None)).drop(
+        "median"
+    )
 
 
 def variance_growth(moments: pl.DataFrame) -> pl.DataFrame:
@@ -57,32 +85,55 @@ def variance_growth(moments: pl.DataFrame) -> pl.DataFrame:
 
 
 def table(rates_frame: pl.DataFrame, growth: pl.DataFrame, unnormalized: str) -> pl.DataFrame:
-    """The table of the target: one row per (variant, depth, K), with the unnormalized net's variance growth at
-    that depth on its rows."""
+    """The table of the target: one row per (variant, depth, seed, K), with the unnormalized net's variance growth
+    at that depth on its rows."""
     return rates_frame.join(
         growth.with_columns(variant=pl.lit(unnormalized)), on=["variant", "depth"], how="left"
-    ).sort("variant", "depth", "steps")
+    ).sort("variant", "depth", "steps", "seed")
 
 
-def _rate(frame: pl.DataFrame, variant: str, depth: int, k: int) -> dict:
-    found = frame.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k)
-    if found.height != 1:
+def _rates(frame: pl.DataFrame, variant: str, depth: int, k: int) -> pl.DataFrame:
+    """One search's rows at K, one per seed, in seed order."""
+    found = frame.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k).sort("seed")
+    if found.is_empty():
         raise ValueError(f"params.yaml: key 'figures.stability': no search of {variant} at depth {depth}")
-    return found.row(0, named=True)
+    return found
 
 
-def fall(frame: pl.DataFrame, variant: str, rules: dict, k: int, grid: list[float]) -> tuple[float, str]:
-    """Decades the largest stable rate falls from ``from_depth`` to ``to_depth``, and a note when an end is
-    censored (the grid's top is a lower bound on the rate; none of the grid: below its smallest rate)."""
-    top, bottom = (_rate(frame, variant, rules[key], k) for key in ("from_depth", "to_depth"))
-    high = top["largest_stable_lr"] or grid[0] / math.sqrt(grid[1] / grid[0])
-    low = bottom["largest_stable_lr"] or grid[0] / math.sqrt(grid[1] / grid[0])
+def over_seeds(per_seed: np.ndarray) -> tuple[float, float | None]:
+    """A claim's value (the median over seeds) and spread (their standard deviation; None with one seed)."""
+    return float(np.median(per_seed)), float(np.std(per_seed)) if len(per_seed) > 1 else None
+
+
+def fall(frame: pl.DataFrame, variant: str, rules: dict, k: int, grid: list[float]) -> tuple[np.ndarray, str]:
+    """Per seed, the decades the largest stable rate falls from ``from_depth`` to ``to_depth``, and a note when an
+    end is censored (the grid's top is a lower bound on the rate; none of the grid: below its smallest rate)."""
+    top, bottom = (_rates(frame, variant, rules[key], k) for key in ("from_depth", "to_depth"))
+    if top["seed"].to_list() != bottom["seed"].to_list():
+        raise ValueError(
+            f"the searches of {variant} at depths {rules['from_depth']} and {rules['to_depth']} differ in seeds"
+        )
+    floor = floor_of(grid)
+    high = top["largest_stable_lr"].fill_null(floor).to_numpy()
+    low = bottom["largest_stable_lr"].fill_null(floor).to_numpy()
     notes = [
-        f"depth {row['depth']}: {'at least the grid top' if row['at_grid_top'] else 'below the grid'}"
-        for row in (top, bottom)
+        f"depth {row['depth']} seed {row['seed']}: "
+        + ("at least the grid top" if row["at_grid_top"] else "below the grid")
+        for part in (top, bottom)
+        for row in part.iter_rows(named=True)
         if row["at_grid_top"] or row["below_grid"]
     ]
-    return math.log10(high / low), f" ({'; '.join(notes)})" if notes else ""
+    return np.log10(high / low), f" ({'; '.join(notes)})" if notes else ""
+
+
+def rank_correlation(none: pl.DataFrame, grid: list[float]) -> float:
+    """Spearman correlation, over depths, of the variance growth and log10 of the largest stable rate (NaN when
+    the rate does not vary)."""
+    log_rate = np.log10(none["largest_stable_lr"].fill_null(floor_of(grid)).to_numpy())
+    if len(set(log_rate)) < 2:
+        return float("nan")
+    ranks = [pl.Series(v).rank().to_numpy() for v in (none["variance_decades"].to_numpy(), log_rate)]
+    return float(np.corrcoef(*ranks)[0, 1])
 
 
 def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict, profile: str) -> list[Check]:
@@ -93,15 +144,18 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
     k = frame["steps"].max()
     grid = search["lrs"]
     normalized, unnormalized = search["variants"]
-    span = f"from depth {rules['from_depth']} to {rules['to_depth']}, K = {k} steps"
-    none_fall, none_note = fall(frame, unnormalized, rules, k, grid)
-    bn_fall, bn_note = fall(frame, normalized, rules, k, grid)
-    none = frame.filter(pl.col("variant") == unnormalized, pl.col("steps") == k).join(growth, on="depth").sort("depth")
-    floor = grid[0] / math.sqrt(grid[1] / grid[0])  # below the grid: half a step under its smallest rate
-    log_rate = np.log10(none["largest_stable_lr"].fill_null(floor).to_numpy())
-    ranks = [pl.Series(v).rank().to_numpy() for v in (none["variance_decades"].to_numpy(), log_rate)]
-    correlation = float(np.corrcoef(*ranks)[0, 1]) if len(set(log_rate)) > 1 else float("nan")
-    g = dict(zip(none["depth"], none["variance_decades"], strict=True))
+    seeds = frame["seed"].n_unique()
+    span = f"from depth {rules['from_depth']} to {rules['to_depth']}, K = {k} steps, median of {seeds} seeds"
+    none_falls, none_note = fall(frame, unnormalized, rules, k, grid)
+    bn_falls, bn_note = fall(frame, normalized, rules, k, grid)
+    none_fall, none_spread = over_seeds(none_falls)
+    bn_fall, bn_spread = over_seeds(bn_falls)
+    none = frame.filter(pl.col("variant") == unnormalized, pl.col("steps") == k).join(growth, on="depth")
+    correlations = np.array(
+        [rank_correlation(part.sort("depth"), grid) for _, part in none.group_by("seed", maintain_order=True)]
+    )
+    correlation, correlation_spread = over_seeds(correlations)
+    g = dict(zip(growth["depth"], growth["variance_decades"], strict=True))
     growth_span = g[rules["to_depth"]] - g[rules["from_depth"]]
     return [
         Check.at_least(
@@ -111,6 +165,7 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
             none_fall,
             rules["min_none_fall"],
             profile,
+            none_spread,
         ),
         Check.at_most(
             "stability",
@@ -119,6 +174,7 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
             bn_fall,
             rules["max_bn_fall"],
             profile,
+            bn_spread,
         ),
         Check.at_most(
             "stability",
@@ -129,30 +185,42 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
             correlation,
             rules["max_rank_correlation"],
             profile,
+            correlation_spread,
         ),
     ]
 
 
+def shown_rate(lr: float | None, at_top: bool, grid: list[float]) -> str:
+    """A largest stable rate as the table shows it: '>= 30' at the grid's top, '< 1e-05' below the grid."""
+    return f"< {decimal(grid[0])}" if lr is None else f"{'>= ' if at_top else ''}{decimal(lr)}"
+
+
 def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
-    """The table: per variant and depth, the largest stable rate at every K, and the variance growth."""
+    """The table: per variant and depth, the largest stable rate at every K (each seed's, then their median), and
+    the variance growth."""
     steps = sorted(frame["steps"].unique())
+    seeds = sorted(frame["seed"].unique())
+    middle = medians(frame, grid)
     lines = [
         "# Largest stable learning rate vs depth",
         "",
         f"Profile {profile}; rates {decimal(grid[0])}..{decimal(grid[-1])}; stable = no mini-batch loss above the "
         "divergence threshold in the first K steps of the paper's recipe; '>=' marks the top of the grid, '<' a net "
-        "that diverges at every rate.",
+        f"that diverges at every rate. Each cell: seeds {', '.join(map(str, seeds))}, then their median.",
         "",
         "| variant | depth | " + " | ".join(f"K = {k}" for k in steps) + " | variance growth at init (decades) |",
         "|---|---|" + "---|" * len(steps) + "---|",
     ]
     for (variant, depth), group in frame.group_by("variant", "depth", maintain_order=True):
         cells = []
-        for row in group.sort("steps").iter_rows(named=True):
-            lr = row["largest_stable_lr"]
-            cells.append(
-                f"< {decimal(grid[0])}" if lr is None else f"{'>= ' if row['at_grid_top'] else ''}{decimal(lr)}"
+        for (k,), per_k in group.group_by("steps", maintain_order=True):
+            each = " / ".join(
+                shown_rate(r["largest_stable_lr"], r["at_grid_top"], grid)
+                for r in per_k.sort("seed").iter_rows(named=True)
             )
+            median = middle.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k)
+            lr = median["median_lr"][0]
+            cells.append(f"{each} -> **{shown_rate(lr, lr == grid[-1], grid)}**")
         growth = group["variance_decades"][0]
         lines.append(
             f"| {variant} | {depth} | " + " | ".join(cells) + f" | {'' if growth is None else f'{growth:.2f}'} |"
@@ -167,6 +235,6 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
     found = rates(parquet.read_all(data.searches), search["lrs"], search["steps"])
     growth = variance_growth(parquet.read_all(data.moments))
     frame = table(found, growth, search["variants"][1])
-    record = parquet.combined_provenance(data.searches, ("variant", "depth"))
+    record = parquet.combined_provenance(data.searches, ("variant", "depth", "seed"))
     checks = claims(frame, growth, rules, dict(search), profile)
     return Decision({"stability": checks}, record, {"stability": (frame, markdown(frame, search["lrs"], profile))})

@@ -10,6 +10,7 @@ import polars as pl
 
 from pipeline import cifar10
 from pipeline.atomic import atomic_path
+from pipeline.claims import SHOUTED
 
 
 def describe_data(data: dict) -> str:
@@ -34,11 +35,11 @@ def provenance_line(provenance: dict) -> str:
 
 def claims_lines(claims: pl.DataFrame) -> list[str]:
     """One subtitle line per claim check: 'claim check: <quantity> = 5.46 (rule >= 2: agrees)', with '± s over
-    seeds' after the value when the check has a spread."""
+    seeds' after the value when the check has a spread; the verdict is agrees, DISAGREES or UNDECIDED."""
     lines = []
     for row in claims.iter_rows(named=True):
         spread = "" if row.get("spread") is None else f" ± {row['spread']:.2g} over seeds"
-        verdict = "agrees" if row["agrees"] else "DISAGREES"
+        verdict = SHOUTED[row["verdict"]] + (f", {row['unsettled']}" if row["unsettled"] else "")
         lines.append(f"claim check: {row['quantity']} = {row['value']:.3g}{spread} (rule {row['rule']}: {verdict})")
     return lines
 

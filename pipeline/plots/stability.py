@@ -1,24 +1,25 @@
-"""The stability figure (beyond the paper): the largest stable learning rate vs depth, bn and none, one line per
-K, beside the unnormalized network's activation-variance growth at initialization (Fig. 3's statistic)."""
+"""The stability figure (beyond the paper): the largest stable learning rate vs depth, bn and none, a point per
+seed and one line per K through the medians over seeds, beside the unnormalized network's activation-variance
+growth at initialization (Fig. 3's statistic)."""
 
 from __future__ import annotations
-
-import math
 
 import altair as alt
 import polars as pl
 
 from pipeline import parquet
+from pipeline.analysis import stability as analysis
 from pipeline.plots.render import claims_lines, provenance_line
 from pipeline.train.runs import decimal
 
 
 def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
-    """Left: largest stable rate (log) vs depth, colour = network, dash and width = K; the point's shape marks a
-    bound (the top of the grid, or under its smallest rate, drawn half a grid step below it). Right: none's
-    variance growth."""
+    """Left: largest stable rate (log) vs depth, colour = network, dash and width = K (lines through the medians
+    over seeds); a point per seed, whose shape marks a bound (the top of the grid, or under its smallest rate, drawn
+    half a grid step below it). Right: none's variance growth."""
     grid = search["lrs"]
-    floor = grid[0] / math.sqrt(grid[1] / grid[0])
+    floor = analysis.floor_of(grid)
+    k_label = pl.format("K = {} steps", pl.col("steps"))
     data = table.with_columns(
         rate=pl.col("largest_stable_lr").fill_null(floor),
         bound=pl.when(pl.col("at_grid_top"))
@@ -26,8 +27,9 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
         .when(pl.col("below_grid"))
         .then(pl.lit("below the grid"))
         .otherwise(pl.lit("measured")),
-        K=pl.format("K = {} steps", pl.col("steps")),
+        K=k_label,
     )
+    middle = analysis.medians(table, grid).with_columns(rate=pl.col("median_lr").fill_null(floor), K=k_label)
     depths = sorted(data["depth"].unique())
     ks = [f"K = {k} steps" for k in sorted(data["steps"].unique(), reverse=True)]
     widths = [3.2 - 2.0 * i / max(1, len(ks) - 1) for i in range(len(ks))]
@@ -38,26 +40,39 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
         scale=alt.Scale(type="log", nice=False),
         axis=alt.Axis(values=depths, format="d"),
     )
-    base = alt.Chart(data).encode(
-        x=x,
-        y=alt.Y(
-            "rate:Q",
-            title="largest stable learning rate",
-            scale=alt.Scale(type="log", domain=[floor, grid[-1]]),
-            axis=alt.Axis(format="~g"),
-        ),
-        color=network,
+    y = alt.Y(
+        "rate:Q",
+        title="largest stable learning rate",
+        scale=alt.Scale(type="log", domain=[floor, grid[-1]]),
+        axis=alt.Axis(format="~g"),
     )
     # K by dash and width, the largest K (the claims') solid and widest: where the answers of several K coincide,
     # the thinner dashed lines stay visible on the wider one
-    k_scale = {"title": "first K steps", "sort": ks}
-    lines = base.mark_line().encode(
-        strokeDash=alt.StrokeDash("K:N", **k_scale, legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2)),
-        strokeWidth=alt.StrokeWidth("K:N", **k_scale, scale=alt.Scale(range=widths), legend=None),
+    k_scale = {"title": "first K steps (median over seeds)", "sort": ks}
+    lines = (
+        alt.Chart(middle)
+        .mark_line()
+        .encode(
+            x=x,
+            y=y,
+            color=network,
+            strokeDash=alt.StrokeDash("K:N", **k_scale, legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2)),
+            strokeWidth=alt.StrokeWidth("K:N", **k_scale, scale=alt.Scale(range=widths), legend=None),
+            tooltip=["variant", "depth", "steps", "median_lr", "seeds"],
+        )
     )
-    points = base.mark_point(size=45, filled=True).encode(
-        shape=alt.Shape("bound:N", title="value", sort=["measured", "at least (grid top)", "below the grid"]),
-        tooltip=["variant", "depth", "steps", "largest_stable_lr", "bound", "trials"],
+    points = (
+        alt.Chart(data)
+        .mark_point(size=45, filled=True, opacity=0.6)
+        .encode(
+            x=x,
+            y=y,
+            color=network,
+            shape=alt.Shape(
+                "bound:N", title="a seed's value", sort=["measured", "at least (grid top)", "below the grid"]
+            ),
+            tooltip=["variant", "depth", "seed", "steps", "largest_stable_lr", "bound", "trials"],
+        )
     )
     left = (lines + points).properties(width=380, height=300, title="largest rate without divergence")
     growth = data.filter(pl.col("variance_decades").is_not_null()).unique(["depth"]).sort("depth")
@@ -76,7 +91,8 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
     subtitle = [
         f"Stable = no mini-batch loss above {p['divergence_loss']:g} in the first K steps of the paper's recipe (SGD "
         f"momentum {p['momentum']}, weight decay {p['weight_decay']:g}, batch {p['batch_size']}, pad-4 crop + flip) "
-        f"on the full CIFAR-10 training set, seed {search['seed']}.",
+        f"on the full CIFAR-10 training set; seeds {', '.join(map(str, search['seeds']))} (initial weights and data "
+        "order), a point each; lines through their medians.",
         f"Rates {decimal(grid[0])}..{decimal(grid[-1])} ({len(grid)} points); bisection, assuming a rate above a "
         "diverging one diverges; the rate above each answer was tried and diverged.",
         "Variance growth: least-squares slope of log10(mean channel variance) over the layers after the stem, "

@@ -44,14 +44,16 @@ def scale_line(experiment: dict, profile: str) -> str:
     return f"REDUCED TRAINING ({profile} profile): " + "; ".join(reduced) + ". Claims are orderings and gaps."
 
 
-def subtitle(record: dict, claims: pl.DataFrame, summary: pl.DataFrame, scale: str = "") -> list[str]:
-    """The scale, the setting (device, data, seeds, recipe), runs that diverged, provenance, claims."""
+def subtitle(record: dict, claims: pl.DataFrame, summary: pl.DataFrame, scale: str = "", where: str = "") -> list[str]:
+    """The scale, the setting (where the runs trained, device, recipe, steps per epoch), runs that diverged,
+    provenance, claims."""
     p = record["params"]
-    images = "all" if p.get("train_images") is None else p["train_images"]
+    images = 50_000 if p.get("train_images") is None else p["train_images"]
     setting = (
-        f"SGD momentum {p['momentum']}, weight decay {p['weight_decay']:g}, batch {p['batch_size']}, rate / 10 after "
-        f"{', '.join(f'{m:.0%}' for m in p['milestones'])} of the epochs; {images} training images; "
-        f"{len(p['runs'])} runs on {', '.join(p['devices'])}; seeds {', '.join(map(str, sorted(p['seeds'])))}."
+        f"{where}; SGD momentum {p['momentum']}, weight decay {p['weight_decay']:g}, batch {p['batch_size']} "
+        f"({-(-images // p['batch_size'])} steps per epoch), rate / 10 after "
+        f"{', '.join(f'{m:.0%}' for m in p['milestones'])} of the epochs; {len(p['runs'])} runs on "
+        f"{', '.join(p['devices'])}; seeds {', '.join(map(str, sorted(p['seeds'])))}."
     )
     scale = [scale] if scale else []
     return [*scale, setting, *_not_completed(summary), provenance_line(record), *claims_lines(claims)]
@@ -74,15 +76,13 @@ def curves(
     claims: pl.DataFrame,
     summary: pl.DataFrame,
     scale: str = "",
+    where: str = "",
 ) -> alt.HConcatChart:
     """Side-by-side panels, each (stats, metric, panel title), under one title and subtitle (``scale``: the
-    line that says at which training scale the runs are)."""
+    line that says at which training scale the runs are; ``where``: their depth, images and seeds)."""
     charts = [panel(stats, metric, name) for stats, metric, name in panels]
-    return (
-        alt.hconcat(*charts)
-        .resolve_scale(color="independent")
-        .properties(title=alt.Title(title, anchor="start", subtitle=subtitle(record, claims, summary, scale)))
-    )
+    title = alt.Title(title, anchor="start", subtitle=subtitle(record, claims, summary, scale, where))
+    return alt.hconcat(*charts).resolve_scale(color="independent").properties(title=title)
 
 
 def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
@@ -90,10 +90,12 @@ def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.VConcat
     the runs of its ``training:`` entry ``settings["runs_of"]``."""
     params = dict(settings["experiment"])
     metrics = parquet.read_all(data.metrics)
-    panels = []
+    panels, drawn = [], []
     for name, runs_per_curve in runs.curve_panels(settings["runs_of"], params):
         stats = analysis.curve_stats(metrics, runs_per_curve)
         panels += [(stats, metric, name or METRIC_TITLES[metric]) for metric in METRICS[figure]]
+        drawn += runs_per_curve
     record = parquet.combined_provenance(data.metrics, ("run", "seed", "device", "speed"))
     scale = scale_line(params, record["profile"])
-    return curves(panels, TITLES[figure], record, claims, analysis.run_summary(metrics), scale)
+    where = analysis.where_ran(drawn, params["train"])
+    return curves(panels, TITLES[figure], record, claims, analysis.run_summary(metrics), scale, where)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +124,32 @@ def at_chance(rows: list[dict], classes: int, margin: float) -> float | None:
     return final if final <= 1 / classes + margin else None
 
 
+def training_steps(data: DeviceData, recipe: Recipe, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The mini-batches of a run in the engine's order and augmentation, epoch after epoch."""
+    epoch = 0
+    while True:
+        yield from data.train_batches(
+            recipe.batch_size, recipe.pad, recipe.flip, epoch_generator(seed, epoch, data.train_x.device)
+        )
+        epoch += 1
+
+
+def minibatch_loss(
+    forward: Callable[[torch.Tensor], torch.Tensor], speed: Speed, images: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, mean cross-entropy) of one mini-batch through ``forward``, at the training precision."""
+    with speed.autocast(images.device):
+        logits = forward(speed.inputs(images))
+    return logits, F.cross_entropy(logits.float(), labels)
+
+
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One SGD update along the gradient of ``loss``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
 def train_epoch(
     model: ResNet,
     optimizer: torch.optim.Optimizer,
@@ -163,16 +189,12 @@ def train_epoch(
     )
     with speed.numerics():
         for step, (images, labels) in enumerate(batches):
-            with speed.autocast(device):
-                logits = forward(speed.inputs(images))
-            loss = F.cross_entropy(logits.float(), labels)
+            logits, loss = minibatch_loss(forward, speed, images, labels)
             if not speed.sync_free:
                 value = loss.detach().double().cpu()
                 if first_divergence(value.view(1), recipe.divergence_loss) is not None:
                     return {"diverged": step, "loss": float(value)}
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            descend(optimizer, loss)
             losses[step] = loss.detach()
             correct += (logits.argmax(1) == labels).sum()
     host = losses.double().cpu()  # the epoch's one synchronization

@@ -92,9 +92,9 @@ def training_depth(params: dict) -> int:
     return params["train"]["depth"] or params["model"]["depth"]
 
 
-def make_run(spec: dict, params: dict, seed: int, lr: float | None = None) -> Run:
-    """The run of one curve or grid point: ``spec`` names a variant and may set lr, epochs and depth (else the
-    variant's values and the training depth); the profile's train.epoch_scale and train.max_epochs scale the
+def make_run(spec: dict, params: dict, seed: int) -> Run:
+    """The run of one curve: ``spec`` names a variant and may set lr, epochs and depth (else the variant's values
+    and the training depth); the profile's train.epoch_scale and train.max_epochs scale the
     epochs. Under ``contradictions.epoch_rule: doubling`` every run starts at train.initial_epochs and doubles
     until it plateaus (the reported counts are then not used)."""
     doubling = params["contradictions"]["epoch_rule"] == "doubling"
@@ -107,7 +107,7 @@ def make_run(spec: dict, params: dict, seed: int, lr: float | None = None) -> Ru
     return Run(
         spec["variant"],
         spec.get("depth") or training_depth(params),
-        float(lr if lr is not None else spec.get("lr") or variant["lr"]),
+        float(spec.get("lr") or variant["lr"]),
         scaled_epochs(epochs, train["epoch_scale"], train["max_epochs"]),
         seed,
         warm.get("epochs", 0),
@@ -121,23 +121,12 @@ def curve_runs(curves: list[dict], params: dict) -> list[list[Run]]:
     return [[make_run(spec, params, seed) for seed in params["train"]["seeds"]] for spec in curves]
 
 
-def grid_runs(spec: dict, grid: list[float], params: dict, seeds: list[int]) -> list[Run]:
-    """The runs of one variant (or table row) over a learning-rate grid."""
-    return [make_run(spec, params, seed, lr) for lr in grid for seed in seeds]
-
-
 def _entry(name: str, params: dict) -> dict:
     """The ``training:`` entry of params.yaml that defines a training target's runs
     (:attr:`pipeline.targets.Target.runs`: Fig. 16 names Fig. 15's)."""
     if name not in params["training"]:
         raise ValueError(f"'{name}' is not a training entry of params.yaml (one of {', '.join(params['training'])})")
     return params["training"][name]
-
-
-def is_curves(name: str, params: dict) -> bool:
-    """Whether a training entry defines curves (``curves``, or ``left`` and ``right`` panels) or a grid table."""
-    entry = _entry(name, params)
-    return "curves" in entry or "left" in entry
 
 
 def curve_panels(name: str, params: dict) -> list[tuple[str, list[list[Run]]]]:
@@ -152,34 +141,9 @@ def curve_panels(name: str, params: dict) -> list[tuple[str, list[list[Run]]]]:
     raise ValueError(f"training.{name} of params.yaml defines no curves")
 
 
-def grid_rows(name: str, params: dict) -> list[tuple[str, list[Run], float | None]]:
-    """The rows of a grid entry, each (row name, its runs over the grid and seeds, the paper's rate or None).
-    ``variants`` (Table 2): each variant over the grid, the paper's rate being the variant's. ``rows`` (Table 3):
-    each architecture over the grid (paper_lr from the row), then the stability row (bn at 3.0 and 10.0, no paper
-    rate to match)."""
-    t = _entry(name, params)
-    if "variants" in t:
-        return [
-            (v, grid_runs({"variant": v}, t["grid"], params, t["seeds"]), params["variants"][v]["lr"])
-            for v in t["variants"]
-        ]
-    if "rows" not in t:
-        raise ValueError(f"training.{name} of params.yaml defines no grid (variants or rows)")
-    rows = [
-        (r.get("label", r["variant"]), grid_runs(r, t["grid"], params, t["seeds"]), r.get("paper_lr"))
-        for r in t["rows"]
-    ]
-    s = t["stability"]
-    stability = grid_runs({"variant": s["variant"]}, s["lrs"], params, t["seeds"])
-    return [*rows, (f"{s['variant']} stability", stability, None)]
-
-
 def experiment_runs(name: str, params: dict) -> list[Run]:
     """Every run a training entry needs, without duplicates."""
-    if is_curves(name, params):
-        runs = [r for _, curves in curve_panels(name, params) for curve in curves for r in curve]
-    else:
-        runs = [r for _, row, _ in grid_rows(name, params) for r in row]
+    runs = [r for _, curves in curve_panels(name, params) for curve in curves for r in curve]
     return list(dict.fromkeys(runs))
 
 
@@ -201,7 +165,7 @@ def experiment_params(entry: str, params: dict) -> dict:
 
 
 # What changes a run's numbers besides its name (variant, depth, rate, epochs, seed, warm start): the keys of the
-# train section a training job receives as tracked parameters. Sweep lists (lr_grid, seeds), the epoch scaling
+# train section a training job receives as tracked parameters. Sweep lists (curves, seeds), the epoch scaling
 # (already in the name) and how steps execute (device, speed) are not among them, so editing those reruns nothing.
 RECIPE_KEYS = (
     "momentum",

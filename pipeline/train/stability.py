@@ -20,6 +20,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
+SCHEMA = {  # a search's trials as written: one row per rate tried
+    "lr": pl.Float64,
+    "steps": pl.Int32,
+    "diverged_step": pl.Int32,
+    "loss": pl.Float64,
+    "seconds": pl.Float64,
+}
+
 
 @dataclass(frozen=True)
 class Trial:

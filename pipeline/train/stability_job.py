@@ -14,16 +14,8 @@ import polars as pl
 
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
-from pipeline.train.stability import Trial, search, timed
+from pipeline.train.stability import SCHEMA, Trial, search, timed
 from pipeline.updates.job import UpdateJob
-
-SCHEMA = {
-    "lr": pl.Float64,
-    "steps": pl.Int32,
-    "diverged_step": pl.Int32,
-    "loss": pl.Float64,
-    "seconds": pl.Float64,
-}
 
 
 def run_job(job: UpdateJob, grid, steps, out: str) -> pl.DataFrame:

@@ -37,11 +37,12 @@ class UpdateJob:
             sm.params.profile,
         )
 
-    def setup(self):
-        """(model, its checkpoint dictionary, data on the device, recipe)."""
+    def setup(self, test_images: int | None = None):
+        """(model, its checkpoint dictionary, data on the device, recipe); the test set cut to its first
+        ``test_images`` (None: all)."""
         device = pick_device(self.train["device"])
         model, state = checkpoints.load_model(self.checkpoint, device)
-        data = DeviceData.from_cifar(batches.load_prepared(self.data_npz), device)
+        data = DeviceData.from_cifar(batches.load_prepared(self.data_npz), device, test_images=test_images)
         return model, state, data, Recipe.from_params(self.train, self.train["weight_decay"])
 
     def write(self, frame: pl.DataFrame, path: str, state: dict, settings: dict) -> None:

@@ -13,7 +13,6 @@ its own gradient, theta_k - eta g_k, for a range of step sizes eta.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -22,8 +21,8 @@ import torch.nn.functional as F
 
 from pipeline.models import ResNet
 from pipeline.runtime import progress
-from pipeline.train.data import DeviceData, epoch_generator
-from pipeline.train.engine import Recipe, make_optimizer
+from pipeline.train.data import DeviceData
+from pipeline.train.engine import Recipe, make_optimizer, training_steps
 
 
 @dataclass
@@ -37,16 +36,6 @@ class DivergingUpdate:
     labels: torch.Tensor
     after: list[torch.Tensor]  # theta_k as the optimizer left it
     diverged_loss: float  # the loss of batch B_k at theta_k, above the threshold
-
-
-def training_steps(data: DeviceData, recipe: Recipe, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The mini-batches of a run in the engine's order and augmentation, epoch after epoch."""
-    epoch = 0
-    while True:
-        yield from data.train_batches(
-            recipe.batch_size, recipe.pad, recipe.flip, epoch_generator(seed, epoch, data.train_x.device)
-        )
-        epoch += 1
 
 
 def batch_loss(model: ResNet, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

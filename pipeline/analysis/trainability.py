@@ -1,0 +1,303 @@
+"""Tables 2 and 3 from the trainability searches (:mod:`pipeline.train.trainability`): each row's largest trainable
+rate at every horizon H, and the paper's claims on the longest horizon.
+
+A row is a variant at a depth (Table 2: every BN-parts variant at the paper's depth; Table 3: the original ResNet
+at 32 and 56 layers, the warm-started and the alternating network, and the bn and none rows they are compared
+with). Its answer is the largest rate of the grid at which the paper's recipe neither diverges nor stays at chance
+within H steps, or none. An answer that differs between the horizons *moves with H*: every claim that reads it is
+undecided, whatever its value, since a longer horizon might change it again.
+
+The claims (rules fixed in params.yaml before any search ran, from the paper's words):
+
+- Table 2 (App. H: "the normalization has much more dramatic effects on accuracy and enables larger learning
+  rate", "both the mean and variance normalization are important"): every normalizing variant's answer above the
+  unnormalized network's; mean and variance normalization together above either alone. The paper's first
+  sentence about Table 2, "the highest learning rates that don't diverge give the best results", compares final
+  accuracies over a full training per rate, which a search does not measure: it is not checked here.
+- Table 3 (App. J: "less deep Resnets enables larger learning rates, and ... warm-starting unnormalized nets allow
+  for higher learning rates"; §3.4's "safe landing" for full BN over alternating normalization): each ordering;
+  and "the network [does] not diverge for 3.0 but diverge[s] for 10.0", bn at the paper's depth, within H.
+- Every row with a paper rate: its answer within ``max_grid_steps`` steps of the search grid of the paper's rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from pipeline import parquet
+from pipeline.analysis.stability import floor_of
+from pipeline.claims import Check, Decision
+from pipeline.train.runs import decimal
+from pipeline.train.trainability import Trial, answer, from_frame
+
+SEARCH_KEYS = ("variant", "depth", "warm_steps", "extra_lrs")  # what differs between the searches
+
+
+def table_rows(target: str, section: dict, variants: dict) -> list[dict]:
+    """The rows of Table 2 or 3: label, variant, depth, the paper's rate (None: no paper value to compare)."""
+    entry = section[target]
+    if target == "table2":
+        depth = entry["depth"]
+        return [{"label": v, "variant": v, "depth": depth, "paper_lr": variants[v]["lr"]} for v in entry["variants"]]
+    return [
+        {"label": r["label"], "variant": r["variant"], "depth": r["depth"], "paper_lr": r.get("paper_lr")}
+        for r in entry["rows"]
+    ]
+
+
+def searches(section: dict, variants: dict) -> list[tuple[str, int]]:
+    """Every (variant, depth) searched for Tables 2 and 3, in table order, without repeats."""
+    rows = [r for target in ("table2", "table3") for r in table_rows(target, section, variants)]
+    return list(dict.fromkeys((r["variant"], r["depth"]) for r in rows))
+
+
+def trials_of(frame: pl.DataFrame, variant: str, depth: int) -> list[Trial]:
+    """The trials of one search in the gathered frame of every search."""
+    rows = frame.filter(pl.col("variant") == variant, pl.col("depth") == depth)
+    if rows.is_empty():
+        raise ValueError(f"params.yaml: key 'trainability': no search of {variant} at depth {depth}")
+    return from_frame(rows)
+
+
+def answers(frame: pl.DataFrame, rows: list[dict], section: dict, ceiling: float) -> pl.DataFrame:
+    """Per row and horizon: the largest trainable rate and the largest non-diverging one (null: none of the
+    grid), and whether the row's trainable rate moves with the horizon."""
+    grid = section["grid"]
+    out = []
+    for row in rows:
+        trials = [t for t in trials_of(frame, row["variant"], row["depth"]) if t.lr in grid]
+        found = {h: answer(trials, grid, h, ceiling) for h in sorted(section["horizons"])}
+        moves = len({a.trainable for a in found.values()}) > 1
+        out += [
+            {**row, "horizon": h, "trainable_lr": a.trainable, "stable_lr": a.stable, "moves": moves}
+            for h, a in found.items()
+        ]
+    return pl.DataFrame(
+        out, schema_overrides={"paper_lr": pl.Float64, "trainable_lr": pl.Float64, "stable_lr": pl.Float64}
+    )
+
+
+class Rows:
+    """The answers of one table at its longest horizon, by row label, for the claims."""
+
+    def __init__(self, table: pl.DataFrame, target: str):
+        self.target = target
+        self.horizon = table["horizon"].max()
+        last = table.filter(pl.col("horizon") == self.horizon)
+        self.rows = {r["label"]: r for r in last.iter_rows(named=True)}
+        self.by_horizon = {
+            label: dict(zip(part["horizon"], part["trainable_lr"], strict=True))
+            for (label,), part in table.group_by("label", maintain_order=True)
+        }
+
+    def __getitem__(self, label: str) -> dict:
+        if label not in self.rows:
+            raise ValueError(f"params.yaml: key 'figures.{self.target}' names row {label!r} that the table lacks")
+        return self.rows[label]
+
+    def where(self, labels: list[str]) -> str:
+        """Where these rows ran: their depths and the horizon."""
+        depths = sorted({self[label]["depth"] for label in labels})
+        return f"ResNet-{'/'.join(map(str, depths))}, H = {self.horizon} steps"
+
+    def unsettled(self, labels: list[str], grid: list[float] | None = None) -> str | None:
+        """Why the claims reading these rows are undecided: the rows whose answer moves with the horizon; and, for
+        an ordering of rows (``grid`` given), answers that all sit at the top of the grid (only a lower bound on
+        each rate) or all below it (no rate trains within H), which cannot be ordered."""
+        answers = {self[label]["trainable_lr"] for label in labels}
+        if grid is not None and len(answers) == 1 and answers <= {grid[-1], None}:
+            (answer,) = answers
+            where = "below the grid (none trains within H)" if answer is None else "at the grid's top (a lower bound)"
+            return f"every answer is {where}"
+        moving = [label for label in labels if self[label]["moves"]]
+        if not moving:
+            return None
+        shown = "; ".join(
+            f"{label} "
+            + ", ".join(f"{decimal(lr) if lr else 'none'} at H = {h}" for h, lr in self.by_horizon[label].items())
+            for label in moving
+        )
+        return f"the answer moves with H: {shown}"
+
+
+def decades(higher: float | None, lower: float | None, floor: float) -> float:
+    """log10(higher / lower) of two answers; a row with no trainable rate counts as ``floor`` (half a grid step
+    below the grid's smallest rate: :func:`pipeline.analysis.stability.floor_of`)."""
+    return math.log10((higher or floor) / (lower or floor))
+
+
+def order_check(rows: Rows, claim: str, pair: list[str], grid: list[float], profile: str) -> Check:
+    """Row ``pair[0]``'s answer is above row ``pair[1]``'s (in decades, > 0)."""
+    floor = floor_of(grid)
+    high, low = (rows[label]["trainable_lr"] for label in pair)
+    return Check(
+        rows.target,
+        claim,
+        f"largest trainable rate, {pair[0]} over {pair[1]} (decades; {rows.where(pair)})",
+        decades(high, low, floor),
+        "> 0",
+        decades(high, low, floor) > 0,
+        profile,
+        limit=0.0,
+        unsettled=rows.unsettled(pair, grid),
+    )
+
+
+def paper_rate_checks(rows: Rows, grid: list[float], max_steps: int, profile: str) -> list[Check]:
+    """Per row with a paper rate: our answer within ``max_steps`` steps of the grid of the paper's rate."""
+    checks = []
+    for label, row in rows.rows.items():
+        if row["paper_lr"] is None:
+            continue
+        ours = row["trainable_lr"]
+        steps = float("nan") if ours is None else float(grid.index(ours) - grid.index(row["paper_lr"]))
+        checks.append(
+            Check(
+                rows.target,
+                "the row's rate as in the paper",
+                f"{label}: grid steps from the paper's {decimal(row['paper_lr'])} to ours "
+                f"({'none' if ours is None else decimal(ours)}; {rows.where([label])})",
+                steps,
+                f"|steps| <= {max_steps}",
+                not math.isnan(steps) and abs(steps) <= max_steps,
+                profile,
+                unsettled=rows.unsettled([label]),
+            )
+        )
+    return checks
+
+
+def table2_claims(rows: Rows, rules: dict, grid: list[float], profile: str) -> list[Check]:
+    """App. H: normalization enables larger rates; both moments together above either alone."""
+    floor = floor_of(grid)
+    none = rules["unnormalized"]
+    normalizing = [label for label in rows.rows if label != none]
+    gaps = {label: decades(rows[label]["trainable_lr"], rows[none]["trainable_lr"], floor) for label in normalizing}
+    low = min(gaps, key=gaps.get)
+    both, alone = rules["both_moments"], rules["one_moment"]
+    best_alone = max(alone, key=lambda label: rows[label]["trainable_lr"] or floor)
+    both_gap = decades(rows[both]["trainable_lr"], rows[best_alone]["trainable_lr"], floor)
+    return [
+        *paper_rate_checks(rows, grid, rules["max_grid_steps"], profile),
+        Check(
+            "table2",
+            "normalization enables larger rates",
+            f"smallest gap of a normalizing variant's largest trainable rate over {none}'s ({low}), decades "
+            f"({rows.where(list(rows.rows))})",
+            gaps[low],
+            "> 0",
+            gaps[low] > 0,
+            profile,
+            limit=0.0,
+            unsettled=rows.unsettled([low, none], grid) or rows.unsettled(list(rows.rows)),
+        ),
+        Check(
+            "table2",
+            "both the mean and the variance normalization matter",
+            f"largest trainable rate of {both} over the best of {', '.join(alone)} "
+            f"(decades; {rows.where([both, *alone])})",
+            both_gap,
+            "> 0",
+            both_gap > 0,
+            profile,
+            limit=0.0,
+            unsettled=rows.unsettled([both, best_alone], grid) or rows.unsettled([both, *alone]),
+        ),
+    ]
+
+
+def stability_claims(frame: pl.DataFrame, extra: dict, horizons: list[int], profile: str) -> list[Check]:
+    """App. J: bn at the paper's depth does not diverge at the lower rate and diverges at the higher, within the
+    longest H; undecided when the divergence differs between the horizons."""
+    trials = {t.lr: t for t in trials_of(frame, extra["variant"], extra["depth"])}
+    checks = []
+    for lr, should in zip(sorted(extra["lrs"]), (False, True), strict=True):
+        if lr not in trials:
+            raise ValueError(f"the search of {extra['variant']} at depth {extra['depth']} did not try {lr:g}")
+        by_h = {h: trials[lr].diverged(h) for h in sorted(horizons)}
+        if None in by_h.values():
+            raise ValueError(f"the trial of {extra['variant']} at {lr:g} did not run {max(horizons)} steps")
+        diverged, step = by_h[max(horizons)], trials[lr].diverged_step
+        moves = len(set(by_h.values())) > 1
+        checks.append(
+            Check(
+                "table3",
+                f"{extra['variant']} {'diverges' if should else 'does not diverge'} at {decimal(lr)}",
+                f"{extra['variant']} at lr {decimal(lr)}: diverged within {max(horizons)} steps"
+                + (f" (step {step})" if diverged else "")
+                + f" (ResNet-{extra['depth']})",
+                float(diverged),
+                f"== {int(should)} ({'diverged' if should else 'not diverged'})",
+                diverged == should,
+                profile,
+                unsettled=f"the divergence moves with H: step {step}" if moves else None,
+            )
+        )
+    return checks
+
+
+def table3_claims(rows: Rows, frame: pl.DataFrame, rules: dict, section: dict, profile: str):
+    """App. J: less deep ResNets, a warm start and full (not alternating) normalization each allow a higher
+    rate; bn does not diverge at 3.0 and diverges at 10.0."""
+    checks = paper_rate_checks(rows, section["grid"], rules["max_grid_steps"], profile)
+    for claim, key in (
+        ("less deep ResNets enable larger rates", "shallow_vs_deep"),
+        ("warm-starting an unnormalized net allows higher rates", "warm_vs_cold"),
+        ("alternating normalization allows lower rates than BN", "bn_vs_alternating"),
+    ):
+        checks.append(order_check(rows, claim, rules[key], section["grid"], profile))
+    return checks + stability_claims(frame, section["table3"]["stability"], section["horizons"], profile)
+
+
+def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, profile: str) -> str:
+    """Table 2 or 3 in the paper's layout (row, our rate at each horizon, the paper's), then how each answer was
+    reached (the largest non-diverging rate at each horizon)."""
+    horizons = sorted(section["horizons"])
+    title = {"table2": "Table 2: largest trainable rate per BN part", "table3": "Table 3: highest achievable rate"}
+    lines = [
+        f"# {title[target]}",
+        "",
+        f"Profile {profile}; the largest rate of {', '.join(map(decimal, section['grid']))} at which the paper's "
+        f"recipe neither diverges nor stays at chance (test accuracy <= {ceiling:.4f} on the first "
+        f"{section['test_images']} test images) within H steps, searched at H = {', '.join(map(str, horizons))}; "
+        "'moves' marks an answer that differs between the horizons (its claims are undecided).",
+        "",
+        "| row | depth | "
+        + " | ".join(f"ours, H = {h}" for h in horizons)
+        + " | paper | moves | largest non-diverging, "
+        + ", ".join(f"H = {h}" for h in horizons)
+        + " |",
+        "|---|---|" + "---|" * len(horizons) + "---|---|---|",
+    ]
+    for (label,), part in table.group_by("label", maintain_order=True):
+        part = part.sort("horizon")
+        first = part.row(0, named=True)
+        ours = " | ".join("none" if lr is None else decimal(lr) for lr in part["trainable_lr"])
+        stable = ", ".join("none" if lr is None else decimal(lr) for lr in part["stable_lr"])
+        paper = "" if first["paper_lr"] is None else decimal(first["paper_lr"])
+        lines.append(
+            f"| {label} | {first['depth']} | {ours} | {paper} | {'moves' if first['moves'] else ''} | {stable} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+    """Tables 2 and 3 from the searches (``data.searches``) and their claims."""
+    section, variants = settings["trainability"], settings["variants"]
+    frame = parquet.read_all(data.searches)
+    grid = section["grid"]
+    record = parquet.combined_provenance(data.searches, SEARCH_KEYS)
+    ceiling = record["params"]["chance_ceiling"]  # what the searches used (:func:`chance_ceiling` of their images)
+    checks, tables = {}, {}
+    for target in targets:
+        table = answers(frame, table_rows(target, section, variants), section, ceiling)
+        rows, rules = Rows(table, target), dict(settings["figures"][target])
+        checks[target] = (
+            table2_claims(rows, rules, grid, profile)
+            if target == "table2"
+            else table3_claims(rows, frame, rules, section, profile)
+        )
+        tables[target] = (table, markdown(target, table, {**section, **record["params"]}, ceiling, profile))
+    return Decision(checks, record, tables)

@@ -1,0 +1,39 @@
+# Tables 2 and 3 as trainability searches (pipeline/train/trainability.py): one search per (variant, depth), the
+# largest rate at which the paper's recipe neither diverges nor stays at chance within each horizon H. Its finished
+# trials are kept in results/<profile>/trainability-state/ (no rule declares it), so a killed search resumes.
+
+
+rule trainability_search:
+    input:
+        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        data=DATA["npz"],
+        provenance=DATA["provenance"],
+        code=script_code("trainability_search.py"),
+    output:
+        "results/{profile}/trainability/{variant}-d{depth}-s{seed}.parquet",
+    log:
+        "logs/{profile}/trainability/{variant}-d{depth}-s{seed}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=TRAIN_GPUS,
+    params:
+        recipe=step_recipe(),
+        execution=TRAIN_EXECUTION,
+        search={
+            key: P["trainability"][key]
+            for key in (
+                "grid",
+                "horizons",
+                "test_images",
+                "chance_sigmas",
+                "warm_steps",
+            )
+        },
+        extra_lrs=app_j_rates,
+        state=lambda wildcards: f"results/{wildcards.profile}/trainability-state/"
+        f"{wildcards.variant}-d{wildcards.depth}-s{wildcards.seed}.parquet",
+        profile=PROFILE,
+    script:
+        "scripts/trainability_search.py"

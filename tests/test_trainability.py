@@ -1,0 +1,301 @@
+"""Tables 2 and 3 as trainability searches: the search against a full scan, its completeness checks, the chance
+rule, the claims (with the answer moving with the horizon), and the job on a warm-started and an alternating
+network."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+import torch
+
+from pipeline import checkpoints, cifar10, parquet
+from pipeline.analysis import trainability as analysis
+from pipeline.train import trainability, trainability_job
+from pipeline.updates.job import UpdateJob
+
+GRID = [3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
+CEILING = 0.12
+
+
+def _network(diverge_at: float, learns_at: float, slow: int = 0):
+    """A fake network: rates >= ``diverge_at`` diverge at step 5; rates >= ``learns_at`` leave chance, those below
+    stay at it; with ``slow``, a rate leaves chance only from horizon ``slow`` on."""
+
+    def run(lr: float, h: int):
+        if lr >= diverge_at:
+            return (6, 5, 1e4, {}) if h > 5 else (h, None, None, {h: 0.5})
+        accuracy = {k: (0.5 if lr >= learns_at and k >= slow else 0.1) for k in (50, 100) if k <= h}
+        return h, None, None, accuracy
+
+    return run
+
+
+def _scan(diverge_at, learns_at, slow, h):
+    """The answer by trying every rate of the grid."""
+    run = _network(diverge_at, learns_at, slow)
+    trainable = [lr for lr in GRID if run(lr, h)[1] is None and run(lr, h)[3][h] > CEILING]
+    return max(trainable) if trainable else None
+
+
+@pytest.mark.parametrize(
+    ("diverge_at", "learns_at", "slow"),
+    [(1.0, 0.01, 0), (0.01, 1e-4, 0), (1e-3, 1e-3, 0), (1e-5, 1.0, 0), (1.0, 1.0, 0), (0.05, 3e-3, 100)],
+)
+def test_the_search_finds_the_largest_trainable_rate_at_every_horizon_as_a_full_scan_does(diverge_at, learns_at, slow):
+    lines = []
+    trials = trainability.search(
+        GRID, [50, 100], CEILING, trainability.timed(_network(diverge_at, learns_at, slow)), lines.append
+    )
+    for h in (50, 100):
+        assert trainability.answer(trials, GRID, h, CEILING).trainable == _scan(diverge_at, learns_at, slow, h)
+    assert len(lines) == len(trials) <= len(GRID)
+    assert all(t.steps <= 100 for t in trials)
+
+
+def test_a_network_that_trains_at_the_top_of_the_grid_needs_one_trial():
+    trials = trainability.search(GRID, [50, 100], CEILING, trainability.timed(_network(1.0, 1e-4)))
+    assert [t.lr for t in trials] == [0.1]
+    assert trainability.answer(trials, GRID, 50, CEILING) == trainability.Answer(0.1, 0.1)
+
+
+def test_an_incomplete_search_and_a_trial_too_short_are_not_answers():
+    short = trainability.Trial(0.1, 50, None, None, {50: 0.5})
+    assert short.diverged(50) is False and short.diverged(100) is None and short.trainable(100, CEILING) is None
+    diverged_late = trainability.Trial(0.1, 80, 79, 1e4, {50: 0.5})
+    assert diverged_late.trainable(50, CEILING) and diverged_late.diverged(100)
+    at_chance = trainability.Trial(1e-3, 100, None, None, {100: 0.1})  # nothing shows that 3e-3 diverges
+    with pytest.raises(ValueError, match="incomplete search"):
+        trainability.answer([at_chance], GRID, 100, CEILING)
+    top_at_chance = trainability.Trial(0.1, 100, None, None, {100: 0.1})  # 0.03 below it never tried
+    with pytest.raises(ValueError, match=r"no trial of rate 0\.03 over 100 steps"):
+        trainability.answer([top_at_chance], GRID, 100, CEILING)
+
+
+def test_the_chance_ceiling_is_set_by_the_number_of_test_images():
+    assert trainability.chance_ceiling(2000, 10, 3.0) == pytest.approx(0.1 + 3 * math.sqrt(0.09 / 2000))
+    assert trainability.chance_ceiling(256, 10, 3.0) > trainability.chance_ceiling(10000, 10, 3.0) > 0.1
+
+
+def test_trials_survive_the_parquet_round_trip():
+    trials = [
+        trainability.Trial(0.1, 6, 5, 1e4, {}, 1.0),
+        trainability.Trial(0.01, 100, None, None, {50: 0.3, 100: 0.4}, 2.0),
+    ]
+    assert trainability.from_frame(trainability.to_frame(trials)) == trials
+
+
+def _searches(answers: dict[tuple[str, int], dict[int, float | None]]) -> pl.DataFrame:
+    """A gathered search frame whose searches give the stated answer per horizon (None: no rate of the grid)."""
+    frames = []
+    for (variant, depth), by_h in answers.items():
+        runs = {h: lr for h, lr in by_h.items()}
+
+        def run(lr, h, runs=runs):
+            accuracy = {k: (0.5 if runs[k] is not None and lr <= runs[k] else 0.1) for k in (50, 100) if k <= h}
+            return (6, 5, 1e4, {}) if lr > 0.1 else (h, None, None, accuracy)
+
+        trials = trainability.search(GRID, [50, 100], CEILING, trainability.timed(run))
+        stable_at_3 = trainability.timed(lambda lr, h: (h, None, None, {50: 0.1, h: 0.1}))  # App. J's 3.0
+        trials.append(stable_at_3(3.0, 100))
+        trials.append(trainability.timed(lambda lr, h: (2, 1, 1e5, {}))(10.0, 100))
+        frames.append(trainability.to_frame(trials).with_columns(variant=pl.lit(variant), depth=pl.lit(depth)))
+    return pl.concat(frames)
+
+
+SECTION = {
+    "grid": GRID,
+    "horizons": [50, 100],
+    "table2": {"variants": ["bn", "mu_s", "s", "mu", "none"], "depth": 110},
+    "table3": {
+        "rows": [
+            {"label": "32", "variant": "bn", "depth": 32, "paper_lr": 0.1},
+            {"label": "56", "variant": "bn", "depth": 56, "paper_lr": 0.01},
+            {"label": "warm", "variant": "warm_start", "depth": 110, "paper_lr": 0.01},
+            {"label": "alt", "variant": "alternating", "depth": 110, "paper_lr": 0.01},
+            {"label": "bn", "variant": "bn", "depth": 110, "paper_lr": 0.1},
+            {"label": "cold", "variant": "none", "depth": 110, "paper_lr": 1e-4},
+        ],
+        "stability": {"variant": "bn", "depth": 110, "lrs": [3.0, 10.0]},
+    },
+}
+VARIANTS = {"bn": {"lr": 0.1}, "mu_s": {"lr": 0.1}, "s": {"lr": 0.01}, "mu": {"lr": 3e-3}, "none": {"lr": 1e-4}}
+RULES2 = {"max_grid_steps": 1, "unnormalized": "none", "both_moments": "mu_s", "one_moment": ["s", "mu"]}
+
+
+def _table2(answers):
+    table = analysis.answers(_searches(answers), analysis.table_rows("table2", SECTION, VARIANTS), SECTION, CEILING)
+    rows = analysis.Rows(table, "table2")
+    return {c.claim + c.quantity[:12]: c for c in analysis.table2_claims(rows, RULES2, GRID, "t")}
+
+
+def test_table2_claims_agree_disagree_and_stay_undecided_when_an_answer_moves_with_the_horizon():
+    paper = {("bn", 110): 0.1, ("mu_s", 110): 0.1, ("s", 110): 0.01, ("mu", 110): 3e-3, ("none", 110): 1e-4}
+    agreeing = _table2({k: {50: v, 100: v} for k, v in paper.items()})
+    assert {c.verdict for c in agreeing.values()} == {"agrees"}
+    normalization = next(c for c in agreeing.values() if c.claim == "normalization enables larger rates")
+    assert normalization.value == pytest.approx(math.log10(3e-3 / 1e-4))  # mu is the closest to none
+    tied = {**paper, ("s", 110): 1e-4}  # s no higher than none: the ordering disagrees
+    checks = _table2({k: {50: v, 100: v} for k, v in tied.items()})
+    normalization = next(c for c in checks.values() if c.claim == "normalization enables larger rates")
+    assert normalization.value == 0 and normalization.verdict == "disagrees"
+    s_row = next(c for c in checks.values() if c.quantity.startswith("s: grid steps"))
+    assert s_row.value == -4 and s_row.verdict == "disagrees"
+    moving = {k: {50: v, 100: v} for k, v in paper.items()} | {("none", 110): {50: None, 100: 1e-4}}
+    checks = _table2(moving)
+    normalization = next(c for c in checks.values() if c.claim == "normalization enables larger rates")
+    assert normalization.agrees and normalization.verdict == "undecided"
+    assert normalization.unsettled == "the answer moves with H: none none at H = 50, 0.0001 at H = 100"
+    both = next(c for c in checks.values() if c.claim.startswith("both"))
+    assert both.verdict == "agrees"  # it reads mu_s, s and mu only, which do not move
+    capped = {**paper, ("s", 110): 0.1}  # mu_s and s both at the grid's top: only lower bounds, no ordering
+    both = next(
+        c for c in _table2({k: {50: v, 100: v} for k, v in capped.items()}).values() if c.claim.startswith("both")
+    )
+    assert both.value == 0 and both.verdict == "undecided" and "at the grid's top" in both.unsettled
+
+
+def test_table3_reads_app_j_rates_and_the_orderings_at_the_paper_depths():
+    answers = {
+        ("bn", 32): 0.1,
+        ("bn", 56): 0.01,
+        ("warm_start", 110): 0.01,
+        ("alternating", 110): 0.01,
+        ("bn", 110): 0.1,
+        ("none", 110): 1e-4,
+    }
+    frame = _searches({k: {50: v, 100: v} for k, v in answers.items()})
+    table = analysis.answers(frame, analysis.table_rows("table3", SECTION, VARIANTS), SECTION, CEILING)
+    rules = {"max_grid_steps": 1, "shallow_vs_deep": ["32", "56"], "warm_vs_cold": ["warm", "cold"]}
+    rules["bn_vs_alternating"] = ["bn", "alt"]
+    checks = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION, "t")
+    assert [c.verdict for c in checks] == ["agrees"] * len(checks)
+    assert [c.value for c in checks[-5:-2]] == pytest.approx([1.0, 2.0, 1.0])
+    assert "ResNet-32/56, H = 100 steps" in checks[-5].quantity
+    assert [c.claim for c in checks[-2:]] == ["bn does not diverge at 3", "bn diverges at 10"]
+    text = analysis.markdown("table3", table, {**SECTION, "test_images": 2000}, CEILING, "t")
+    assert "| 56 | 56 | 0.01 | 0.01 | 0.01 |  | 0.1, 0.1 |" in text
+    cold = {**answers, ("warm_start", 110): None, ("none", 110): None}  # neither trains within H: no ordering
+    frame = _searches({k: {50: v, 100: v} for k, v in cold.items()})
+    table = analysis.answers(frame, analysis.table_rows("table3", SECTION, VARIANTS), SECTION, CEILING)
+    warm = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION, "t")[-4]
+    assert warm.claim.startswith("warm-starting") and warm.value == 0 and warm.verdict == "undecided"
+    assert warm.unsettled == "every answer is below the grid (none trains within H)"
+
+
+def test_app_j_rates_are_undecided_when_their_divergence_moves_with_the_horizon():
+    late = trainability.Trial(3.0, 80, 79, 1e4, {50: 0.1})  # stable for 50 steps, diverged by 100
+    early = trainability.Trial(10.0, 2, 1, 1e5, {})
+    search = trainability.to_frame([late, early]).with_columns(variant=pl.lit("bn"), depth=pl.lit(110))
+    low, high = analysis.stability_claims(search, SECTION["table3"]["stability"], [50, 100], "t")
+    assert not low.agrees and low.verdict == "undecided" and low.unsettled == "the divergence moves with H: step 79"
+    assert high.verdict == "agrees" and high.quantity.startswith("bn at lr 10: diverged within 100 steps (step 1)")
+    unfinished = trainability.to_frame([trainability.Trial(3.0, 50, None, None, {50: 0.1}), early])
+    with pytest.raises(ValueError, match="did not run 100 steps"):
+        analysis.stability_claims(unfinished.with_columns(variant=pl.lit("bn"), depth=pl.lit(110)),
+                                  SECTION["table3"]["stability"], [50, 100], "t")  # fmt: skip
+
+
+def test_the_job_searches_a_warm_started_and_an_alternating_network(fake_cifar, params, tmp_path):
+    npz, provenance = tmp_path / "c.npz", tmp_path / "c.json"
+    cifar10.prepare(fake_cifar, npz, provenance)
+    settings = {**params["train"], "weight_decay": params["contradictions"]["weight_decay"]}
+    search = {"grid": [1e-3, 0.1, 100.0], "horizons": [1, 3], "test_images": 40, "chance_sigmas": 3.0}
+    search["warm_steps"] = 2
+    outputs = {}
+    for variant, extra in (("warm_start", []), ("alternating", [1e4])):
+        checkpoint = tmp_path / f"{variant}-d8-s0.pt"
+        state = checkpoints.initial_state(variant, params["variants"][variant], params["model"], 8, 0)
+        checkpoints.save(state, checkpoint)
+        job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
+        outputs[variant] = tmp_path / f"{variant}.parquet"
+        trainability_job.run_job(job, search, extra, str(outputs[variant]), tmp_path / f"{variant}.state.parquet")
+    warm, alternating = (parquet.provenance(outputs[v])["params"] for v in ("warm_start", "alternating"))
+    assert warm["warm_steps"] == 2 and alternating["warm_steps"] == 0 and alternating["extra_lrs"] == [1e4]
+    for variant, path in outputs.items():
+        trials = trainability.from_frame(pl.read_parquet(path))
+        assert trials[0].lr == 100.0 and trials[0].diverged(3)  # the top first; 100 diverges at once
+        assert trainability.answer(trials, search["grid"], 3, 1.0).stable == 0.1, variant
+    assert trainability.from_frame(pl.read_parquet(outputs["alternating"]))[-1].lr == 1e4
+
+
+def test_the_warm_phase_is_the_start_of_every_trial(fake_cifar, params, tmp_path, monkeypatch):
+    """Every trial of a warm-started network starts from the warm phase's weights, not the initial ones nor the
+    previous trial's: the first trial (0.5, at chance by fiat) moves the weights far; the second (1e-12) is
+    measured at the warm weights, as a search that tries 1e-12 alone measures it."""
+    npz, provenance = tmp_path / "c.npz", tmp_path / "c.json"
+    cifar10.prepare(fake_cifar, npz, provenance)
+    variant = {**params["variants"]["warm_start"], "warm_start": {"epochs": 1, "lr": 0.05}}
+    checkpoint = tmp_path / "warm-d8-s0.pt"
+    checkpoints.save(checkpoints.initial_state("warm_start", variant, params["model"], 8, 0), checkpoint)
+    settings = {**params["train"], "weight_decay": 0.0}
+    search = {"horizons": [1], "test_images": 40, "chance_sigmas": 0.0, "warm_steps": 3}
+    seen = []
+
+    def evaluate(model, data, speed):
+        seen.append([p.detach().clone() for p in model.parameters()])
+        return 0.0, 0.1 if len(seen) == 1 else 0.5  # the first trial at chance, the next trainable
+
+    monkeypatch.setattr(trainability_job, "evaluate", evaluate)
+    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
+    for n, grid in enumerate(([1e-12, 0.5], [1e-12])):
+        out = tmp_path / f"w{n}.parquet"
+        trainability_job.run_job(job, {**search, "grid": grid}, [], str(out), tmp_path / "state.parquet")
+    moved, second, alone = seen
+    fresh, _ = checkpoints.load_model(checkpoint)
+
+    def same(a, b):
+        return all(torch.allclose(x, y.float(), atol=1e-9) for x, y in zip(a, b, strict=True))
+
+    assert same(second, alone) and not same(second, moved)  # not the previous trial's weights
+    assert not same(second, list(fresh.parameters()))  # not the initial ones: the warm phase moved them
+
+
+def test_a_killed_search_resumes_after_its_last_finished_trial(fake_cifar, params, tmp_path, monkeypatch):
+    npz, provenance = tmp_path / "c.npz", tmp_path / "c.json"
+    cifar10.prepare(fake_cifar, npz, provenance)
+    checkpoint = tmp_path / "bn-d8-s0.pt"
+    checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), checkpoint)
+    settings = {**params["train"], "weight_decay": params["contradictions"]["weight_decay"]}
+    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
+    search = {"grid": [1e-4, 1e-3, 0.01, 0.1], "horizons": [1, 2], "test_images": 40, "chance_sigmas": 3.0}
+    search["warm_steps"] = 1
+    out, state = tmp_path / "out.parquet", tmp_path / "state.parquet"
+    ran = []
+    timed = trainability.timed
+
+    def killed_after(n):
+        def wrap(run):
+            def trial(lr, h):
+                if len(ran) == n:
+                    raise KeyboardInterrupt("killed")
+                ran.append(lr)
+                return timed(run)(lr, h)
+
+            return trial
+
+        return wrap
+
+    monkeypatch.setattr(trainability, "timed", killed_after(2))
+    with pytest.raises(KeyboardInterrupt):
+        trainability_job.run_job(job, search, [], str(out), state)
+    assert (
+        not out.exists() and len(trainability.from_frame(pl.read_parquet(state).drop("variant", "depth", "seed"))) == 2
+    )
+    first_two = list(ran)
+    monkeypatch.setattr(trainability, "timed", killed_after(100))
+    trainability_job.run_job(job, search, [], str(out), state)
+    assert ran[:2] == first_two and not set(ran[2:]) & set(first_two)  # no finished trial ran again
+    assert not state.exists()
+    resumed = trainability.from_frame(pl.read_parquet(out).drop("variant", "depth", "seed"))
+    ran.clear()
+    out.unlink()
+    monkeypatch.setattr(trainability, "timed", killed_after(100))
+    trainability_job.run_job(job, search, [], str(out), state)
+    fresh = trainability.from_frame(pl.read_parquet(out).drop("variant", "depth", "seed"))
+    same = [(t.lr, t.steps, t.diverged_step, t.accuracy) for t in fresh]
+    assert [(t.lr, t.steps, t.diverged_step, t.accuracy) for t in resumed] == same  # resumed = uninterrupted
+    state.write_bytes(b"PAR1 truncated")
+    trainability_job.run_job(job, search, [], str(out), state)
+    assert (tmp_path / "state.parquet.unreadable").exists()  # set aside, and the search ran from scratch
