@@ -233,7 +233,7 @@ def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules:
             Check.below(
                 target,
                 f"BN only at the top {verb} somewhat worse than full BN",
-                placed,
+                f"{placed}, against full BN's",  # the value above under its upper rule (a distinct metrics key)
                 position[0],
                 rules["max_position"],
                 profile,
