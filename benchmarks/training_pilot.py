@@ -2,11 +2,11 @@
 
     uv run --locked snakemake --cores all prepared_data --config cifar10_root=...   # once: the prepared data
     uv run --locked python benchmarks/training_pilot.py \\
-        --scale depth=8,train_images=5000,test_images=2000,epoch_scale=0.05,max_epochs=30,seeds=0-2 \\
-        --scale depth=20,... [--targets fig1 fig15 fig16 fig17] [--jobs 2 --threads 1] [--runs-dir results/pilot/...]
+        --scale depth=56,train_images=5000,test_images=2000,epoch_scale=0.06,max_epochs=12,seeds=0-2,slow_lr=0.003 \\
+        --scale depth=56,... [--targets fig1 fig15 fig16 fig17] [--jobs 2 --threads 1] [--runs-dir results/pilot/...]
 
-Each ``--scale`` overrides keys of the cpu profile's ``train`` section (Tables 2 and 3 are trainability searches,
-whose horizons are chosen by their own pilot: README).
+Each ``--scale`` overrides keys of the cpu profile's ``train`` section, and ``slow_lr`` the slow rate
+(``training.slow_lr``; Tables 2 and 3 are trainability searches, whose horizons are chosen by their own pilot: README).
 For every candidate the script expands the runs of the chosen targets exactly as the pipeline does
 (:mod:`pipeline.train.runs`), trains them through the pipeline's own job (:func:`pipeline.train.job.run_job`,
 ``--jobs`` processes of ``--threads`` torch threads, longest first) and computes every claim with
@@ -147,7 +147,9 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for text in args.scale:
-        params = config.load(REPO / "params.yaml", {"profile": "cpu", "train": parse_scale(text)})
+        scale = parse_scale(text)
+        slow = {"slow_lr": scale.pop("slow_lr")} if "slow_lr" in scale else {}
+        params = config.load(REPO / "params.yaml", {"profile": "cpu", "train": scale, "training": slow})
         print(f"scale {text}: training {', '.join(args.targets)}", flush=True)
         where = args.runs_dir.resolve() if args.runs_dir else folder(params)
         needed, wall, run_seconds = train_all(params, args.targets, where, args.jobs, args.threads)

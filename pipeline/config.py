@@ -169,7 +169,8 @@ def _trainability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None
 
 def _training_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     """Every variant a training experiment names exists; every depth it sets is 6n+2."""
-    for target, section in params["training"].items():
+    sections = {target: section for target, section in params["training"].items() if isinstance(section, Mapping)}
+    for target, section in sections.items():
         for key, value in section.items():
             specs = value if isinstance(value, list) else [value]
             for spec in specs:

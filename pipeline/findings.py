@@ -3,7 +3,9 @@
 The metrics file (``figures/claims.<profile>.json``, git-tracked, declared under ``metrics:`` in dvc.yaml with
 ``cache: false``) holds every claim check of a complete build and the commit its code was at: ``{"profile": ...,
 "commit": ..., "<target>": {"<quantity>": {value, spread (over seeds, where there are seeds), rule, verdict
-(agrees, disagrees or undecided: :mod:`pipeline.claims`), claim, scale}}}``. DVC flattens it, so
+(agrees, disagrees or undecided: :mod:`pipeline.claims`), claim, scale}}}``, and ``"rebuilt": {target: commit}``
+for targets rebuilt alone later (``--merge``: a laptop session builds the training targets, not everything). DVC
+flattens it, so
 ``dvc metrics show`` lists the numbers and ``dvc metrics diff`` compares two reproductions (two commits, or the
 workspace after a parameter change).
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import claims
+from pipeline import claims, provenance
 from pipeline.atomic import write_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,9 +59,33 @@ def write_metrics(table: pl.DataFrame, profile: str, scales: dict[str, str], com
     write_text(path, json.dumps(metrics(table, profile, scales, commit), indent=1) + "\n")
 
 
+HEADER = ("profile", "commit", "rebuilt")  # the record's keys that are not targets
+
+
 def checks(record: dict) -> dict[str, dict[str, dict]]:
-    """The checks of a metrics record by target (the record without its profile and commit)."""
-    return {target: rows for target, rows in record.items() if target not in ("profile", "commit")}
+    """The checks of a metrics record by target (the record without its profile and commits)."""
+    return {target: rows for target, rows in record.items() if target not in HEADER}
+
+
+def merge(record: dict, table: pl.DataFrame, commit: str) -> dict:
+    """``record`` with the targets of a claims ``table`` replaced by that table's checks, built by the code of
+    ``commit`` and recorded under ``rebuilt`` (a build of some targets only: the rest keep the full build's checks
+    and commit). Each target keeps its scale; the targets stay in the record's order."""
+    scales = {t: next(iter(record[t].values()))["scale"] for t in set(table["target"]) if record.get(t)}
+    rebuilt = metrics(table, record["profile"], scales, commit)
+    merged = {key: record[key] for key in ("profile", "commit")}
+    merged["rebuilt"] = {**record.get("rebuilt", {}), **{t: commit for t in checks(rebuilt)}}
+    for target, rows in checks(record).items():
+        merged[target] = rebuilt.get(target, rows)
+    return merged | {t: rows for t, rows in checks(rebuilt).items() if t not in merged}
+
+
+def commits(record: dict) -> dict[str, list[str]]:
+    """Each commit the record's checks were built by, with the targets it built."""
+    built: dict[str, list[str]] = {}
+    for target in checks(record):
+        built.setdefault(record.get("rebuilt", {}).get(target, record["commit"]), []).append(target)
+    return built
 
 
 def changed_since(commit: str, repo: Path = REPO) -> list[str]:
@@ -82,8 +108,14 @@ def readme_table(record: dict) -> str:
     """The README table: one row per claim (target, the paper's claim, our number and rule, verdict, scale)."""
     rows = [check for per_target in checks(record).values() for check in per_target.values()]
     verdicts = pl.DataFrame({"verdict": [c["verdict"] for c in rows]}, schema={"verdict": pl.String})
+    built = "; ".join(
+        f"{', '.join(targets)} rebuilt by commit `{commit}`"
+        for commit, targets in commits(record).items()
+        if commit != record["commit"]
+    )
     lines = [
-        f"Profile `{record['profile']}`, built by the code of commit `{record['commit']}`; each row is one claim check "
+        f"Profile `{record['profile']}`, built by the code of commit `{record['commit']}`"
+        f"{f' ({built})' if built else ''}; each row is one claim check "
         f"(`figures/<target>.claims.md`). {claims.tally(verdicts)}",
         "",
         "| target | the paper says | we measure | rule | verdict | scale |",
@@ -121,20 +153,34 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Rewrite README.md's findings table from the metrics file.")
     parser.add_argument("--metrics", type=Path, default=Path("figures/claims.cpu.json"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="CLAIMS_PARQUET",
+        help="first replace the targets of these claims files (results/<profile>/claims/*.parquet of a build of "
+        "some targets) in the metrics file, recorded as rebuilt by --commit",
+    )
+    parser.add_argument("--commit", help="the commit whose code built the merged claims (default: this checkout's)")
     args = parser.parse_args(argv)
+    if args.merge:
+        record = json.loads(args.metrics.read_text())
+        commit = args.commit or provenance.code_version()
+        write_text(args.metrics, json.dumps(merge(record, claims.gather(args.merge), commit), indent=1) + "\n")
+        print(f"{args.metrics}: {len(args.merge)} claims file(s) merged, as built by commit {commit}")
     changed = update_readme(args.readme, args.metrics)
     print(f"{args.readme}: findings table {'rewritten' if changed else 'already up to date'} from {args.metrics}")
-    commit = json.loads(args.metrics.read_text())["commit"]
-    try:
-        stale = changed_since(commit)
-    except ValueError as error:  # a shallow clone or an export without that commit
-        print(f"{args.metrics}: cannot compare with the code it was built by ({error})")
-        return
-    if stale:
-        print(
-            f"{args.metrics} was built by commit {commit}; these code inputs changed since, so its findings may not "
-            f"be what the code now computes (rebuild to refresh): {', '.join(stale)}"
-        )
+    for commit, targets in commits(json.loads(args.metrics.read_text())).items():
+        try:
+            stale = changed_since(commit)
+        except ValueError as error:  # a shallow clone or an export without that commit
+            print(f"{args.metrics}: cannot compare with the code it was built by ({error})")
+            continue
+        if stale:
+            print(
+                f"{args.metrics}: {', '.join(targets)} were built by commit {commit}; these code inputs changed since, "
+                f"so those findings may not be what the code now computes (rebuild to refresh): {', '.join(stale)}"
+            )
 
 
 if __name__ == "__main__":

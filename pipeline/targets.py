@@ -143,7 +143,7 @@ FAMILIES = {
             "Stability against depth (beyond the paper)",
             "stability_searches",
             ("searches", "moments"),
-            ("stability", "probes/batch_size", "probes/batches", "probes/seed"),
+            ("stability", "probes/batch_size", "probes/batches", "probes/seed", "train", "model", "variants"),
             "pipeline.analysis.stability:decide",
             "pipeline.plots.stability:draw",
         ),

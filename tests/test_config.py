@@ -65,6 +65,8 @@ def _edited(path: str, value):
         ("contradictions.epoch_rule", "guess", "key 'contradictions.epoch_rule'"),
         ("train.lr_milestones", [0.75, 0.5], "key 'train.lr_milestones'"),
         ("probes.variants", ["bn", "nonexistent"], "key 'probes.variants'"),
+        ("training.fig1.curves", [{"variant": "none", "lr": "fast"}], "key 'training.fig1.curves.0.lr'"),
+        ("training.slow_lr", 0, "key 'training.slow_lr'"),
         ("trainability.grid", [0.1, 0.01], "key 'trainability.grid': [0.1, 0.01] must be strictly increasing"),
         ("trainability.table2.depth", 100, "key 'trainability.table2.variants': depth 100 is not a CIFAR ResNet"),
         ("trainability.table2.variants", ["bn", "gn"], "key 'trainability.table2.variants': 'gn' is not a key"),

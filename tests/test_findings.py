@@ -25,7 +25,8 @@ def test_the_readme_findings_table_is_the_committed_metrics_file():
 def test_the_committed_metrics_cover_every_figure_and_table():
     record = json.loads(METRICS.read_text())
     figures = {f"fig{i}" for i in range(1, 25)} | {f"table{i}" for i in range(1, 5)} | {"stability"}
-    assert set(record) - {"profile", "commit"} == figures
+    assert set(record) - set(findings.HEADER) == figures
+    assert set(record.get("rebuilt", {})) <= figures
     for target, checks in findings.checks(record).items():
         for check in checks.values():
             assert set(check) - {"spread", "unsettled"} == {"value", "rule", "verdict", "claim", "scale"}, target
@@ -37,15 +38,16 @@ def test_the_committed_metrics_name_the_commit_they_were_built_by():
     """The commit its code was at: python -m pipeline.findings names the code inputs changed since (a shallow clone
     may lack that commit: then it says so)."""
     record = json.loads(METRICS.read_text())
-    assert len(record["commit"].removesuffix("-dirty")) == 12
     shallow = subprocess.run(
         ["git", "rev-parse", "--is-shallow-repository"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.strip()
-    if shallow == "true":
-        with pytest.raises(ValueError, match="is not in this repository"):
-            findings.changed_since(record["commit"])
-    else:
-        assert isinstance(findings.changed_since(record["commit"]), list)
+    for commit in findings.commits(record):
+        assert len(commit.removesuffix("-dirty")) == 12
+        if shallow == "true":
+            with pytest.raises(ValueError, match="is not in this repository"):
+                findings.changed_since(commit)
+        else:
+            assert isinstance(findings.changed_since(commit), list)
 
 
 def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
@@ -99,6 +101,30 @@ def test_metrics_round_trip_and_readme_rewrite(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match=r"README\.md: no findings section"):
         findings.update_readme(readme, path)
+
+
+def test_a_rebuild_of_some_targets_is_merged_with_its_own_commit(tmp_path):
+    full = claims.frame(
+        [
+            claims.Check.at_least("fig3", "moments grow", "none decades", 5.4, 2, "p"),
+            claims.Check.above("fig1", "bn best", "old gap", 0.07, 0, "p", spread=0.006),
+        ]
+    )
+    path = tmp_path / "claims.p.json"
+    findings.write_metrics(full, "p", {"fig1": "reduced training"}, "aaaaaaaaaaaa", path)
+    rebuilt = claims.frame([claims.Check.above("fig1", "bn best", "new gap", -0.2, 0, "p", spread=0.01)])
+    claims_file = tmp_path / "fig1.parquet"
+    rebuilt.write_parquet(claims_file)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{findings.START}\nold\n{findings.END}\n")
+    findings.main(["--metrics", str(path), "--readme", str(readme), "--merge", str(claims_file), "--commit", "b" * 12])
+    record = json.loads(path.read_text())
+    assert list(record) == ["profile", "commit", "rebuilt", "fig3", "fig1"]  # the targets keep their order
+    assert record["commit"] == "a" * 12 and record["rebuilt"] == {"fig1": "b" * 12}
+    assert list(record["fig1"]) == ["new gap"] and record["fig1"]["new gap"]["verdict"] == "disagrees"
+    assert record["fig1"]["new gap"]["scale"] == "reduced training" and record["fig3"]["none decades"]["value"] == 5.4
+    assert findings.commits(record) == {"a" * 12: ["fig3"], "b" * 12: ["fig1"]}
+    assert f"commit `{'a' * 12}` (fig1 rebuilt by commit `{'b' * 12}`)" in readme.read_text()
 
 
 @pytest.mark.workflow

@@ -143,6 +143,28 @@ def test_over_seeds_the_claims_read_the_median_and_are_undecided_within_two_spre
     assert middle.filter(pl.col("variant") == "none", pl.col("depth") == 20)["median_lr"].item() == pytest.approx(0.3)
 
 
+def test_the_premise_of_the_training_figures_is_a_stable_rate_well_below_bns_at_their_depth():
+    """Issue 21: at the training depth none's largest stable rate lies >= 1.5 decades below bn's 0.1."""
+    steady = {"bn": {20: 3.0, 56: 3.0, 110: 1.0}}
+    frame, _ = _searches(
+        {
+            0: {**steady, "none": {20: 0.1, 56: 0.003, 110: 3e-4}},
+            1: {**steady, "none": {20: 0.3, 56: 0.001, 110: 3e-4}},
+            2: {**steady, "none": {20: 0.1, 56: 0.003, 110: 1e-4}},
+        }
+    )
+    rules = {**RULES, "min_premise_decades": 1.5}
+    deep = analysis.premise(frame, rules, SEARCH, {"depth": 56, "lr": 0.1}, "t")
+    assert deep.value == pytest.approx(math.log10(0.1 / 0.003)) and deep.spread > 0
+    assert deep.verdict == "undecided"  # 1.52 with a spread of 0.22: the seeds, not the depth, decide it
+    assert "bn's training rate 0.1" in deep.quantity and "depth 56" in deep.quantity
+    assert analysis.premise(frame, rules, SEARCH, {"depth": 110, "lr": 0.1}, "t").verdict == "agrees"
+    shallow = analysis.premise(frame, rules, SEARCH, {"depth": 20, "lr": 0.1}, "t")
+    assert shallow.value == pytest.approx(0.0) and shallow.verdict == "disagrees"
+    with pytest.raises(ValueError, match=r"key 'train\.depth': the training figures' depth 32 has no stability search"):
+        analysis.premise(frame, rules, SEARCH, {"depth": 32, "lr": 0.1}, "t")
+
+
 def test_a_k_beyond_one_epoch_stops_the_search_with_the_key_before_any_trial(fake_cifar, params, tmp_path):
     npz, provenance = tmp_path / "c.npz", tmp_path / "c.json"
     cifar10.prepare(fake_cifar, npz, provenance)  # 200 training images: 2 mini-batches of 128

@@ -72,11 +72,27 @@ def test_a_reduced_profile_scales_depth_and_caps_epochs():
     cpu = config.load(REPO / "params.yaml", {"profile": "cpu"})
     train = cpu["train"]
     fig1 = runs.experiment_runs("fig1", cpu)
-    assert {r.depth for r in fig1} == {train["depth"]} and len(fig1) == 4 * len(train["seeds"])
+    assert {r.depth for r in fig1} == {train["depth"]}
+    assert len(fig1) == len({(r.variant, r.lr, r.epochs) for r in fig1}) * len(train["seeds"])
     assert max(r.epochs for r in fig1) == train["max_epochs"]  # the 2400-epoch schedule, capped
     bn = next(r for r in fig1 if r.lr == 0.1)
     assert bn.epochs == runs.scaled_epochs(165, train["epoch_scale"]) < train["max_epochs"]
     assert runs.scaled_epochs(165, 0.0) == 1 and runs.scaled_epochs(2400, 0.05, 30) == 30
+
+
+def test_the_slow_rate_is_one_key_that_every_slow_curve_reads():
+    slow = 0.003
+    params = config.load(REPO / "params.yaml", {"profile": "smoke", "training": {"slow_lr": slow}})
+    fig1 = runs.experiment_runs("fig1", params)
+    assert {r.lr for r in fig1 if r.variant == "none"} == {slow}
+    assert {(r.lr, r.epochs) for r in fig1 if r.variant == "bn"} >= {(slow, 1), (0.1, 1)}
+    for entry in ("fig15", "fig17"):
+        assert {r.lr for r in runs.experiment_runs(entry, params) if r.variant == "none"} == {slow}
+    # the curves' other rates are their own; the variant's rate (Table 2's paper rate) stays the paper's
+    assert params["variants"]["none"]["lr"] == 1e-4
+    assert runs.experiment_params("fig1", params)["training"]["slow_lr"] == slow  # a slow-rate edit reruns it
+    paper = config.load(REPO / "params.yaml", {"profile": "paper"})
+    assert {r.lr for r in runs.experiment_runs("fig17", paper) if r.variant == "none"} == {1e-4}
 
 
 def test_a_run_receives_only_what_changes_its_numbers(params):

@@ -139,3 +139,11 @@ def test_fig17_wants_the_right_panel_spread_at_least_three_times_the_left():
         assert affine.value == pytest.approx(0.01) and affine.agrees
         assert parts.value == pytest.approx(0.79 - min(worst, 0.77) - 3 * 0.01) and parts.verdict == verdict
         assert parts.rule == ">= 0" and "minus 3 x the left panel's" in parts.quantity
+
+
+def test_the_reduced_scale_names_a_slow_rate_other_than_the_papers():
+    cpu = config.load(REPO / "params.yaml", {"profile": "cpu", "training": {"slow_lr": 0.003}})
+    reduced = " ".join(training.reduced_scale(runs.experiment_params("fig1", cpu)))
+    assert "slow rate 0.003 where the paper's is 0.0001" in reduced
+    paper = config.load(REPO / "params.yaml", {"profile": "paper"})
+    assert training.reduced_scale(runs.experiment_params("fig1", paper)) == []

@@ -24,7 +24,7 @@ import polars as pl
 from pipeline import parquet
 from pipeline.analysis.moments import fitted_decades, layer_summary
 from pipeline.claims import Check, Decision
-from pipeline.train.runs import decimal
+from pipeline.train.runs import decimal, training_depth
 from pipeline.train.stability import largest_stable
 
 
@@ -190,6 +190,33 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
     ]
 
 
+def premise(frame: pl.DataFrame, rules: dict, search: dict, training: dict, profile: str) -> Check:
+    """The premise of the training figures' claims (issue 21): at the depth they train at, the unnormalized net's
+    largest stable rate lies at least ``min_premise_decades`` below the rate the normalized net trains at (at a
+    shallower depth none trains at bn's rate, and a comparison of the two says nothing about §3.4's mechanism).
+    ``training``: the figures' depth and the normalized net's training rate."""
+    k = frame["steps"].max()
+    normalized, unnormalized = search["variants"]
+    depth, lr = training["depth"], training["lr"]
+    if depth not in frame["depth"].unique().to_list():
+        raise ValueError(
+            f"params.yaml: key 'train.depth': the training figures' depth {depth} has no stability search "
+            f"(add it to stability.depths)"
+        )
+    stable = _rates(frame, unnormalized, depth, k)["largest_stable_lr"].fill_null(floor_of(search["lrs"]))
+    value, spread = over_seeds(np.log10(lr / stable.to_numpy()))
+    return Check.at_least(
+        "stability",
+        "the training figures train at a depth where the unnormalized net cannot use bn's rate",
+        f"decades from {normalized}'s training rate {decimal(lr)} down to {unnormalized}'s largest stable rate at "
+        f"the training depth {depth}, K = {k} steps, median of {stable.len()} seeds",
+        value,
+        rules["min_premise_decades"],
+        profile,
+        spread,
+    )
+
+
 def shown_rate(lr: float | None, at_top: bool, grid: list[float]) -> str:
     """A largest stable rate as the table shows it: '>= 30' at the grid's top, '< 1e-05' below the grid."""
     return f"< {decimal(grid[0])}" if lr is None else f"{'>= ' if at_top else ''}{decimal(lr)}"
@@ -236,5 +263,7 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
     growth = variance_growth(parquet.read_all(data.moments))
     frame = table(found, growth, search["variants"][1])
     record = parquet.combined_provenance(data.searches, ("variant", "depth", "seed"))
-    checks = claims(frame, growth, rules, dict(search), profile)
+    normalized = search["variants"][0]
+    training = {"depth": training_depth(settings), "lr": settings["variants"][normalized]["lr"]}
+    checks = [*claims(frame, growth, rules, dict(search), profile), premise(frame, rules, search, training, profile)]
     return Decision({"stability": checks}, record, {"stability": (frame, markdown(frame, search["lrs"], profile))})

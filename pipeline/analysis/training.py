@@ -25,6 +25,7 @@ from pipeline.train import runs as train_runs
 from pipeline.train.runs import Run, decimal
 
 CURVE_METRICS = ("train_acc", "test_acc")
+PAPER_SLOW_LR = 1e-4  # §2: the unnormalized network's rate, 2,400 epochs (params.yaml: training.slow_lr)
 
 
 def reduced_scale(experiment: dict) -> list[str]:
@@ -40,6 +41,12 @@ def reduced_scale(experiment: dict) -> list[str]:
     if t["epoch_scale"] != 1 or t["max_epochs"] is not None:
         cap = "" if t["max_epochs"] is None else f", at most {t['max_epochs']}"
         reduced.append(f"epochs = the paper's x {t['epoch_scale']:g} (at least 1{cap})")
+    slow = experiment["training"]["slow_lr"]
+    if slow != PAPER_SLOW_LR:
+        reduced.append(
+            f"slow rate {decimal(slow)} where the paper's is {decimal(PAPER_SLOW_LR)} (none's best rate within this "
+            "budget, by the pilot)"
+        )
     return reduced
 
 

@@ -94,9 +94,9 @@ def training_depth(params: dict) -> int:
 
 def make_run(spec: dict, params: dict, seed: int) -> Run:
     """The run of one curve: ``spec`` names a variant and may set lr, epochs and depth (else the variant's values
-    and the training depth); the profile's train.epoch_scale and train.max_epochs scale the
-    epochs. Under ``contradictions.epoch_rule: doubling`` every run starts at train.initial_epochs and doubles
-    until it plateaus (the reported counts are then not used)."""
+    and the training depth); ``lr: slow`` is training.slow_lr (§2's slow rate, a profile's own); the profile's
+    train.epoch_scale and train.max_epochs scale the epochs. Under ``contradictions.epoch_rule: doubling`` every
+    run starts at train.initial_epochs and doubles until it plateaus (the reported counts are then not used)."""
     doubling = params["contradictions"]["epoch_rule"] == "doubling"
     variant = params["variants"][spec["variant"]]
     epochs = params["train"]["initial_epochs"] if doubling else spec.get("epochs") or variant["epochs"]
@@ -107,7 +107,7 @@ def make_run(spec: dict, params: dict, seed: int) -> Run:
     return Run(
         spec["variant"],
         spec.get("depth") or training_depth(params),
-        float(spec.get("lr") or variant["lr"]),
+        float(params["training"]["slow_lr"] if spec.get("lr") == "slow" else spec.get("lr") or variant["lr"]),
         scaled_epochs(epochs, train["epoch_scale"], train["max_epochs"]),
         seed,
         warm.get("epochs", 0),
@@ -153,7 +153,7 @@ def experiment_params(entry: str, params: dict) -> dict:
     runs changes, not when another target's sweep does."""
     train = params["train"]
     return {
-        "training": {entry: params["training"][entry]},
+        "training": {entry: params["training"][entry], "slow_lr": params["training"]["slow_lr"]},
         "variants": params["variants"],
         "model": {"depth": params["model"]["depth"]},
         "train": {
