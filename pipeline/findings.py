@@ -5,9 +5,8 @@ The metrics file (``figures/claims.<profile>.json``, git-tracked, declared under
 "commit": ..., "<target>": {"<quantity>": {value, spread (over seeds, where there are seeds), rule, verdict
 (agrees, disagrees or undecided: :mod:`pipeline.claims`), claim, scale}}}``, and ``"rebuilt": {target: commit}``
 for targets rebuilt alone later (``--merge``: a laptop session builds the training targets, not everything). DVC
-flattens it, so
-``dvc metrics show`` lists the numbers and ``dvc metrics diff`` compares two reproductions (two commits, or the
-workspace after a parameter change).
+flattens it, so ``dvc metrics show`` lists the numbers and ``dvc metrics diff`` compares two reproductions (two
+commits, or the workspace after a parameter change).
 
 The README's "What this reproduction finds" table is generated from that file (``python -m pipeline.findings``
 rewrites the part between its markers; a test fails when they differ), so no number in it is typed by hand. It

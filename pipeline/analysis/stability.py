@@ -264,6 +264,7 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
     frame = table(found, growth, search["variants"][1])
     record = parquet.combined_provenance(data.searches, ("variant", "depth", "seed"))
     normalized = search["variants"][0]
-    training = {"depth": training_depth(settings), "lr": settings["variants"][normalized]["lr"]}
+    depth = training_depth({"train": {"depth": settings["train/depth"]}, "model": {"depth": settings["model/depth"]}})
+    training = {"depth": depth, "lr": settings["variants"][normalized]["lr"]}
     checks = [*claims(frame, growth, rules, dict(search), profile), premise(frame, rules, search, training, profile)]
     return Decision({"stability": checks}, record, {"stability": (frame, markdown(frame, search["lrs"], profile))})
