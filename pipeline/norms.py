@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 PARTS = ("gamma", "beta", "mu", "sigma")
@@ -78,9 +79,13 @@ class PartialBatchNorm2d(nn.Module):
         self.batches_seen += 1
         if reuse:
             return self.latest_mean, self.latest_var
-        var, mean = torch.var_mean(x, dim=(0, 2, 3), correction=0)
+        # Two passes of sums: on a CPU core 2-3x faster than torch.var_mean over (batch, x, y), as accurate (the
+        # variance is summed about the mean). With mu alone the variance only feeds the running statistics.
+        n = x.numel() / x.shape[1]
+        mean = x.sum(dim=(0, 2, 3)) / n
+        with torch.set_grad_enabled(torch.is_grad_enabled() and "sigma" in self.parts):
+            var = (x - mean.view(1, -1, 1, 1)).square().sum(dim=(0, 2, 3)) / n
         with torch.no_grad():
-            n = x.numel() / x.shape[1]
             self.running_mean.lerp_(mean, self.momentum)
             self.running_var.lerp_(var * n / max(n - 1, 1), self.momentum)
             self.latest_mean.copy_(mean)
@@ -88,6 +93,15 @@ class PartialBatchNorm2d(nn.Module):
         return mean, var
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if {"mu", "sigma"} <= self.parts and not self.alternate:
+            # both moments of this batch: PyTorch's batch-norm kernel computes eq. (1) with any affine subset
+            # (a missing gamma is 1, a missing beta 0) and the same running statistics: on a CPU core a training
+            # step of ResNet-56 takes what bn's does, 1.6-1.8x less than the elementwise path below
+            # (benchmarks/norm_speed.py)
+            self.batches_seen += int(self.training)
+            return F.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps
+            )
         mean, var = self._moments(x)
         if "mu" in self.parts:
             x = x - mean.view(1, -1, 1, 1)

@@ -78,3 +78,35 @@ def test_alternating_reuses_the_latest_moments_as_constants():
     third = module(second.detach())  # batch 2: computes again, on its own moments
     assert torch.allclose(_moments(third)[0], torch.zeros(4), atol=1e-5)
     assert module.batches_seen.item() == 3
+
+
+def test_standardizing_subsets_compute_eq_1_with_their_affine_and_running_statistics():
+    """mu and sigma together take PyTorch's batch-norm kernel: eq. (1) with a missing gamma as 1, beta as 0."""
+    gamma, beta = torch.tensor([0.5, 1.0, 2.0, -1.0]), torch.tensor([0.1, -0.2, 0.3, 0.0])
+    reference = nn.BatchNorm2d(4).train()
+    reference(X)
+    mean, var = _moments(X)
+    standardized = (X - mean.view(1, -1, 1, 1)) / torch.sqrt(var.view(1, -1, 1, 1) + 1e-5)
+    for parts in ({"mu", "sigma"}, {"gamma", "mu", "sigma"}, {"beta", "mu", "sigma"}):
+        module = _norm(parts)
+        with torch.no_grad():
+            if module.weight is not None:
+                module.weight.copy_(gamma)
+            if module.bias is not None:
+                module.bias.copy_(beta)
+        scale = gamma if "gamma" in parts else torch.ones(4)
+        shift = beta if "beta" in parts else torch.zeros(4)
+        expected = standardized * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)
+        assert torch.allclose(module(X), expected, atol=1e-5)
+        assert torch.allclose(module.running_mean, reference.running_mean)
+        assert torch.allclose(module.running_var, reference.running_var)
+        module.eval()
+        running = (X - module.running_mean.view(1, -1, 1, 1)) / torch.sqrt(module.running_var.view(1, -1, 1, 1) + 1e-5)
+        assert torch.allclose(module(X), running * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1), atol=1e-5)
+
+
+def test_mu_only_keeps_the_running_variance_out_of_the_gradient():
+    module, x = _norm({"mu"}), X.clone().requires_grad_()
+    module(x).sum().backward()  # d/dx of sum(x - mean) is 0 for every element
+    assert torch.allclose(x.grad, torch.zeros_like(x), atol=1e-5)
+    assert torch.allclose(module.running_var, 0.9 + 0.1 * X.var(dim=(0, 2, 3), correction=1))
