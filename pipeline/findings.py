@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -43,8 +44,9 @@ def metrics(table: pl.DataFrame, profile: str, scales: dict[str, str], commit: s
         if row["quantity"] in checks:
             raise ValueError(f"claims of {row['target']}: quantity {row['quantity']!r} is checked twice")
         checks[row["quantity"]] = {
-            "value": row["value"],
-            **({} if row["spread"] is None else {"spread": row["spread"]}),  # over seeds, where there are seeds
+            # JSON has no NaN, and dvc metrics drops nulls: a check with no number (no rate trains) has no value
+            **({} if _finite(row["value"]) is None else {"value": row["value"]}),
+            **({} if _finite(row["spread"]) is None else {"spread": row["spread"]}),  # over seeds, where there are
             "rule": row["rule"],
             "verdict": row["verdict"],
             **({} if row["unsettled"] is None else {"unsettled": row["unsettled"]}),
@@ -52,6 +54,10 @@ def metrics(table: pl.DataFrame, profile: str, scales: dict[str, str], commit: s
             "scale": scales.get(row["target"], "paper"),
         }
     return record
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
 
 
 def write_metrics(table: pl.DataFrame, profile: str, scales: dict[str, str], commit: str, path: str | Path) -> None:
@@ -123,7 +129,8 @@ def readme_table(record: dict) -> str:
     for target, per_target in checks(record).items():
         for quantity, check in per_target.items():
             spread = f" ± {check['spread']:.2g}" if "spread" in check else ""
-            ours = f"{quantity} = {check['value']:.3g}{spread}"
+            value = f"{check['value']:.3g}" if "value" in check else "none"
+            ours = f"{quantity} = {value}{spread}"
             verdict = claims.SHOWN[check["verdict"]] + (f" ({check['unsettled']})" if "unsettled" in check else "")
             cells = [target, check["claim"], ours, check["rule"], verdict, check["scale"]]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
