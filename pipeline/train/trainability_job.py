@@ -31,6 +31,7 @@ import polars as pl
 import torch
 
 from pipeline import parquet, provenance
+from pipeline.artifacts import ArtifactError, set_aside
 from pipeline.runtime import progress
 from pipeline.train import trainability
 from pipeline.train.engine import descend, evaluate, first_divergence, make_optimizer, minibatch_loss, training_steps
@@ -45,10 +46,9 @@ def finished_trials(resume: Path, params: dict) -> dict[float, trainability.Tria
     if not resume.is_file():
         return {}
     try:
-        frame, record = pl.read_parquet(resume), parquet.provenance(resume)
-    except (OSError, ValueError, pl.exceptions.PolarsError) as error:
-        resume.replace(resume.with_name(resume.name + ".unreadable"))
-        print(f"{resume}: unreadable resume state set aside ({error}); the search starts over", flush=True)
+        frame, record = parquet.read(resume), parquet.provenance(resume)
+    except (ArtifactError, ValueError) as error:
+        set_aside(resume, error, "the search starts over")
         return {}
     same = record["params"] == json.loads(json.dumps(params))  # as the record stores them (tuples become lists)
     if not same or record["code_version"] != provenance.code_version():
