@@ -65,6 +65,12 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         record.unlink(missing_ok=True)
 
 
+def remove(target: str | Path) -> None:
+    """Delete a file written by :func:`atomic_path` and its hash record (either may be absent)."""
+    Path(target).unlink(missing_ok=True)
+    hash_record(target).unlink(missing_ok=True)
+
+
 def write_text(target: str | Path, text: str) -> None:
     """Atomically write a text file."""
     with atomic_path(target) as tmp:

@@ -1,5 +1,6 @@
 # Parameters and helpers shared by every rule file. params.yaml is read here, once, merged with the active
 # profile and --config, and validated; nothing else reads it.
+import os
 import re
 import sys
 from pathlib import Path
@@ -311,6 +312,28 @@ def unit_data(members):
             ]
         }
     return FAMILY_DATA[members[0].family]
+
+
+def _files(values):
+    """The paths of a rule's input dictionary (a path or a list of paths per name)."""
+    return [f for v in values for f in ([v] if isinstance(v, str) else v)]
+
+
+def stale_targets():
+    """(name, existing outputs, one missing input) of every figure or table whose data or claims file no longer
+    exists while something it made does: what a failed job leaves (rules/figures.smk marks them).
+    """
+    for target in registry.TARGETS.values():
+        inputs = _files(unit_data([target]).values()) + [CLAIM_FILE[target.name]]
+        missing = next((f for f in inputs if not os.path.exists(f)), None)
+        made = [CLAIM_FILE[target.name], claims_markdown(target)]
+        if target.figure:
+            made += [f"figures/{target.name}.svg", f"figures/{target.name}.png"]
+        if target.table:
+            made += [f"tables/{target.name}.md", f"tables/{target.name}.parquet"]
+        made = [f for f in made if os.path.exists(f)]
+        if missing and any(f != CLAIM_FILE[target.name] for f in made):
+            yield target.name, made, missing
 
 
 def unit_settings(members):

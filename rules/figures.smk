@@ -108,3 +108,16 @@ rule claims:
         scales=claim_scales(),
     script:
         "scripts/claims.py"
+
+
+# A failed job's outputs are deleted by Snakemake, but a figure made from them still exists, and Snakemake never
+# rebuilds a missing intermediate file for an output that exists: the figure would look current. So when the
+# workflow loads, every figure or table whose data or claims file is gone is marked for rebuilding (its time set
+# to 1970: its code inputs are then newer, and the rebuild makes what is missing first); a line names each.
+for _name, _made, _missing in stale_targets():
+    for _file in _made:
+        os.utime(_file, (0, 0))
+    print(
+        f"{_name}: made from {_missing}, which no longer exists: marked for rebuilding",
+        file=sys.stderr,
+    )

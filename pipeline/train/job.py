@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline import atomic, batches, checkpoints, cifar10, parquet, provenance
 from pipeline.artifacts import ArtifactError, set_aside
 from pipeline.train.data import DeviceData
 from pipeline.train.device import pick_device
@@ -84,7 +84,7 @@ def train_doubling(
                 },
                 done,
             )
-            (state_dir / f"{attempt.name}.pt").unlink(missing_ok=True)
+            atomic.remove(state_dir / f"{attempt.name}.pt")
         accuracy = [r["value"] for r in outcome.rows if r["metric"] == "test_acc"]
         settled = outcome.status != "completed" or plateaued(accuracy, plateau["window"], plateau["min_gain"])
         log(f"doubling rule: {epochs} epochs, {outcome.status}, {'settled' if settled else 'not plateaued'}")
@@ -152,7 +152,7 @@ def run_job(
         "recipe": dataclasses.asdict(recipe),
     }
     checkpoints.save(final, outputs["weights"])
-    state_path.unlink(missing_ok=True)
+    atomic.remove(state_path)
     if run.doubling:
         shutil.rmtree(state_path.with_suffix(""), ignore_errors=True)
     print(f"{run.name}: {outcome.status} {outcome.detail}")

@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 import torch
 
-from pipeline import parquet, provenance
+from pipeline import atomic, parquet, provenance
 from pipeline.artifacts import ArtifactError, set_aside
 from pipeline.runtime import progress
 from pipeline.train import trainability
@@ -163,7 +163,7 @@ def run_job(job: UpdateJob, search: dict, extra_lrs: list[float], out: str, resu
         log(f"H = {h}: largest trainable rate {found.trainable}, largest non-diverging {found.stable}")
     frame = trainability.to_frame(trials)
     job.write(frame, out, state, settings)
-    resume.unlink(missing_ok=True)
+    atomic.remove(resume)
     seconds = sum(t.seconds for t in trials)
     print(f"{name}: {len(trials)} trials, {sum(t.steps for t in trials)} steps in {seconds:.0f} s", flush=True)
     return frame
