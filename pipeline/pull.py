@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from dvc.repo import Repo
 
 from pipeline.atomic import file_hash
 
-CACHE = Path(".dvc/cache/files/md5")
 SHOWN = 8  # files named in a refusal; the count says how many more
 
 
@@ -64,11 +64,11 @@ def locked_outputs(lock_file: Path = Path("dvc.lock")) -> dict[str, str]:
     return {out["path"]: out["md5"] for stage in stages.values() for out in stage.get("outs", [])}
 
 
-def cached(md5: str, cache: Path = CACHE) -> bool:
+def cached(md5: str, cache: Path) -> bool:
     return (cache / md5[:2] / md5[2:]).is_file()
 
 
-def missing_objects(outputs: dict[str, str], cache: Path = CACHE) -> list[str]:
+def missing_objects(outputs: dict[str, str], cache: Path) -> list[str]:
     """The outputs (or files inside an output folder) whose locked content the cache does not hold."""
     missing = []
     for path, md5 in outputs.items():
@@ -97,7 +97,7 @@ class Plan:
         )
 
 
-def plan(outputs: dict[str, str], data_status: dict, cache: Path = CACHE) -> Plan:
+def plan(outputs: dict[str, str], data_status: dict, cache: Path) -> Plan:
     """The plan from the lock's outputs and `dvc data status --granular --json` (its "uncommitted" files are the
     local ones that differ from the lock: modified, or added inside an output folder)."""
     uncommitted = data_status.get("uncommitted", {})
@@ -111,19 +111,27 @@ def refusal(unsaved: list[str]) -> str:
     named = ", ".join(unsaved[:SHOWN]) + (f" and {len(unsaved) - SHOWN} more" if len(unsaved) > SHOWN else "")
     return (
         f"refused: restoring the locked outputs would overwrite or delete {len(unsaved)} local file(s) that the "
-        f"DVC cache does not hold: {named}. Nothing was changed. Keep them by moving them out of the way first "
-        "(e.g. `mv results results.local`), or keep them and do not pull; "
-        "`dvc pull --force` would destroy them"
+        f"DVC cache does not hold: {named}. Nothing was changed. To pull anyway, move them out of the way first "
+        "(e.g. `mv results results.local`); to go on with them, do not pull. `dvc pull --force` would destroy them"
     )
 
 
-def remote_folder(dvc_args: list[str]) -> tuple[str, str, bool]:
-    """(name, url, whether it is a folder on this machine) of the remote a fetch with ``dvc_args`` uses."""
-    from dvc.repo import Repo  # DVC's own resolution of -r, the default remote and relative urls
+@dataclass(frozen=True)
+class Storage:
+    """Where a fetch with some arguments reads (DVC's own resolution of -r, the default remote and relative urls)
+    and where the DVC cache of this checkout lies."""
 
-    name = next((dvc_args[i + 1] for i, a in enumerate(dvc_args[:-1]) if a in ("-r", "--remote")), None)
-    remote = Repo(".").cloud.get_remote(name)
-    return remote.name, remote.path, remote.fs.protocol == "local"
+    remote: str
+    url: str
+    local: bool  # the remote is a folder on this machine
+    cache: Path
+
+    @classmethod
+    def of(cls, dvc_args: list[str]) -> Storage:
+        name = next((dvc_args[i + 1] for i, a in enumerate(dvc_args[:-1]) if a in ("-r", "--remote")), None)
+        repo = Repo(".")
+        remote = repo.cloud.get_remote(name)
+        return cls(remote.name, remote.path, remote.fs.protocol == "local", Path(repo.cache.local.path))
 
 
 def stale_stages(status: dict) -> list[str]:
@@ -136,8 +144,9 @@ def pull(dvc_args: list[str]) -> list[str]:
     bin_dir = Path(sys.executable).parent
     dvc = str(bin_dir / "dvc")
     targets = locked_stages()
-    name, url, local = remote_folder(dvc_args)
-    if local and not Path(url).is_dir():
+    storage = Storage.of(dvc_args)
+    name, url = storage.remote, storage.url
+    if storage.local and not Path(url).is_dir():
         raise PullError(
             f"remote '{name}': folder {url} does not exist; nothing was ever pushed there, or the remote points "
             f"elsewhere (`dvc remote list`; `dvc remote modify --local {name} url PATH`)"
@@ -145,7 +154,7 @@ def pull(dvc_args: list[str]) -> list[str]:
     print(f"fetching into the DVC cache from remote '{name}' ({url}); the workspace is not touched yet", flush=True)
     fetched = subprocess.run([dvc, "fetch", *dvc_args], capture_output=True, text=True)
     outputs = locked_outputs()
-    missing = missing_objects(outputs)
+    missing = missing_objects(outputs, storage.cache)
     if fetched.returncode and not missing:  # the remote could not be read at all
         reason = (fetched.stderr.strip().splitlines() or ["no message"])[-1]
         raise PullError(f"remote '{name}' ({url}) cannot be read: `dvc fetch` says: {reason}. Nothing was changed")
@@ -155,7 +164,7 @@ def pull(dvc_args: list[str]) -> list[str]:
             f"({', '.join(missing[:SHOWN])}{' ...' if len(missing) > SHOWN else ''}); whoever ran `dvc repro` must "
             "`dvc push`. Nothing was changed"
         )
-    what = plan(outputs, json.loads(_run([dvc, "data", "status", "--granular", "--json"]) or "{}"))
+    what = plan(outputs, json.loads(_run([dvc, "data", "status", "--granular", "--json"]) or "{}"), storage.cache)
     print(what.summary(), flush=True)
     if what.unsaved:
         raise PullError(refusal(what.unsaved))
