@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from pipeline.artifacts import reading
 from pipeline.atomic import atomic_path, file_hash, write_text
 
 FOLDER = "cifar-10-batches-py"
@@ -260,4 +261,6 @@ def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path)
 
 
 def load_provenance(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """The provenance record :func:`prepare` wrote beside the prepared data set."""
+    with reading(path, "data provenance record", (OSError, ValueError)):
+        return json.loads(Path(path).read_text())

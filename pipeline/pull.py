@@ -52,7 +52,11 @@ def locked_stages(lock_file: Path = Path("dvc.lock")) -> list[str]:
     """The stages dvc.lock records (the ones whose results a pull can restore)."""
     if not lock_file.is_file():
         raise PullError(f"{lock_file}: not found; nothing was ever pushed from this history (run `dvc repro`)")
-    stages = (yaml.safe_load(lock_file.read_text()) or {}).get("stages")
+    try:
+        stages = (yaml.safe_load(lock_file.read_text()) or {}).get("stages")
+    except (OSError, yaml.YAMLError, AttributeError) as error:
+        reason = type(error).__name__
+        raise PullError(f"{lock_file}: not a readable lock file ({reason}); restore it with git") from error
     if not isinstance(stages, dict) or not stages:
         raise PullError(f"{lock_file}: key 'stages': no stage recorded")
     return list(stages)

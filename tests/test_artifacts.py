@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import torch
 
-from pipeline import atomic, batches, checkpoints, parquet, verify
+from pipeline import atomic, batches, checkpoints, cifar10, parquet, verify
 from pipeline.artifacts import ArtifactError
 from pipeline.train import engine, job
 from pipeline.train.runs import Run
@@ -55,6 +55,14 @@ def test_a_truncated_prepared_data_set_is_named(tmp_path):
     with pytest.raises(ArtifactError) as error:
         batches.load_prepared(path)
     assert "unreadable prepared data set" in _one_line(error, path)
+
+
+def test_a_damaged_data_provenance_record_is_named(tmp_path):
+    path = tmp_path / "cifar10.json"
+    path.write_text('{"md5": {"data_batch_1": ')
+    with pytest.raises(ArtifactError) as error:
+        cifar10.load_provenance(path)
+    assert "unreadable data provenance record" in _one_line(error, path)
 
 
 def test_a_damaged_resume_state_is_set_aside_and_the_run_starts_over(tmp_path, capsys):
