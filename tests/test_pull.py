@@ -31,7 +31,7 @@ def test_locked_stages_name_the_lock_file_when_missing_or_empty(tmp_path):
     (tmp_path / "dvc.lock").write_text("stages:\n  prepared_data: {cmd: x}\n  figures: {cmd: y}\n")
     assert pull.locked_stages(tmp_path / "dvc.lock") == ["prepared_data", "figures"]
     (tmp_path / "dvc.lock").write_text("stages: [unclosed\n")
-    with pytest.raises(pull.PullError, match="dvc.lock: not a readable lock file"):
+    with pytest.raises(pull.PullError, match=r"dvc\.lock: not a readable lock file"):
         pull.locked_stages(tmp_path / "dvc.lock")
 
 
