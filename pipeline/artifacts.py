@@ -9,10 +9,13 @@ still reads (a flipped byte) by the content hash recorded at write time.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+MADE = ("results/", "figures/", "tables/")  # where the workflow writes: the inputs whose loss makes an output stale
 REBUILD = "delete it (or run `python -m pipeline.verify --set-aside`) and rerun: Snakemake rebuilds it"
 
 
@@ -47,3 +50,29 @@ def set_aside(path: Path, error: BaseException, what_next: str) -> Path:
     reason = _reason(error.__cause__ or error)
     print(f"{path}: unreadable, set aside as {aside.name} ({reason}); {what_next}", flush=True)
     return aside
+
+
+def stale_outputs(metadata: Path = Path(".snakemake/metadata")) -> Iterator[tuple[str, str]]:
+    """(output, missing input) for every existing output whose job, by Snakemake's own record of it, read a file
+    the workflow made (under results/, figures/ or tables/) that no longer exists.
+
+    Snakemake deletes the outputs of a job that fails, and a file can be deleted or set aside by hand, but it
+    never rebuilds a missing file for an output that exists: that output would look current. Files outside the
+    workflow's folders (a CIFAR-10 copy that moved, a code module) do not count: moving the data must not redo
+    everything, and a code change has its own trigger."""
+    if not metadata.is_dir():
+        return
+    for record in sorted(metadata.rglob("*")):
+        if not record.is_file():
+            continue
+        name = "".join(record.relative_to(metadata).parts)  # Snakemake splits names over 255 characters
+        try:
+            output = base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode()
+            inputs = json.loads(record.read_text()).get("input") or []
+        except (ValueError, UnicodeDecodeError, OSError):
+            continue  # not a record of Snakemake's format: not ours to judge
+        if not Path(output).is_file():
+            continue
+        missing = next((f for f in inputs if f.startswith(MADE) and not Path(f).exists()), None)
+        if missing:
+            yield output, missing

@@ -33,6 +33,15 @@ def file_hash(path: str | Path, algorithm: str = "sha256") -> str:
         return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
+def record_hash(target: str | Path, content: str | Path | None = None) -> None:
+    """Record the content hash of ``content`` (default: ``target`` itself) as ``target``'s, atomically; also for
+    files that arrive whole from elsewhere (a DVC pull)."""
+    record = hash_record(target)
+    tmp = record.with_name(f"{record.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{file_hash(content or target)}  {Path(target).name}\n")
+    _replace(tmp, record)
+
+
 def _replace(tmp: Path, target: Path) -> None:
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
@@ -54,15 +63,12 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; artifacts get the permissions of a plain open()
     tmp_path = Path(tmp)
-    record = tmp_path.with_name(tmp_path.name + ".sha256")
     try:
         yield tmp_path
-        record.write_text(f"{file_hash(tmp_path)}  {target.name}\n")
-        _replace(record, hash_record(target))
+        record_hash(target, tmp_path)
         _replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
-        record.unlink(missing_ok=True)
 
 
 def remove(target: str | Path) -> None:

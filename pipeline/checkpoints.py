@@ -21,8 +21,9 @@ from pipeline.artifacts import reading
 from pipeline.atomic import atomic_path
 
 FORMAT = 1
-# What torch.load raises on a truncated or altered file (zip reader, unpickler, a tensor's storage cut short).
-READ_ERRORS = (RuntimeError, EOFError, OSError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile)
+# What torch.load raises on a truncated or altered file (zip reader, unpickler, a tensor's storage cut short); a
+# failing disk (OSError) is not a damaged file, and stays the system's error.
+READ_ERRORS = (RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile)
 
 
 def initial_state(name: str, variant: dict, model_params: dict, depth: int, seed: int) -> dict:
@@ -64,11 +65,22 @@ def save(state: dict, path: str | Path) -> None:
 def read(path: str | Path, device: torch.device | str = "cpu") -> dict:
     """A dictionary saved by :func:`save` (a checkpoint, a training state): a damaged file is one line naming it
     (:class:`pipeline.artifacts.ArtifactError`), not the zip reader's error."""
-    with reading(path, "checkpoint", READ_ERRORS):
-        state = torch.load(path, map_location=device, weights_only=True)
+    with reading(path, "checkpoint", READ_ERRORS):  # read on the CPU: a device's errors are not the file's
+        state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds a {type(state).__name__}, not a checkpoint dictionary")
-    return state
+    return _on(state, torch.device(device))
+
+
+def _on(value, device: torch.device):
+    """``value`` with every tensor in it (through dicts, lists and tuples) moved to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _on(v, device) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_on(v, device) for v in value)
+    return value
 
 
 def load(path: str | Path, device: torch.device | str = "cpu") -> dict:

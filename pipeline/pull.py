@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from dvc.exceptions import DvcException
 from dvc.repo import Repo
 
-from pipeline.atomic import file_hash
+from pipeline.atomic import file_hash, record_hash
 
 SHOWN = 8  # files named in a refusal; the count says how many more
 
@@ -41,10 +42,14 @@ class PullError(RuntimeError):
     """The pulled results cannot be trusted as they are (the message says why and what to do)."""
 
 
+def _last_line(done: subprocess.CompletedProcess) -> str:
+    return ((done.stderr or done.stdout).strip().splitlines() or ["no message"])[-1]
+
+
 def _run(args: list[str]) -> str:
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode:
-        raise PullError(f"`{' '.join(args)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        raise PullError(f"`{Path(args[0]).name} {' '.join(args[1:])}` failed: {_last_line(done)}")
     return done.stdout
 
 
@@ -94,10 +99,12 @@ class Plan:
     unsaved: list[str]  # ... of which the cache does not hold the local content: restoring would destroy them
 
     def summary(self) -> str:
+        absent = [o for o in self.outputs if o not in self.present]
+        named = f" ({', '.join(absent[:SHOWN])}{' ...' if len(absent) > SHOWN else ''})" if absent else ""
         return (
-            f"dvc.lock names {len(self.outputs)} outputs; {len(self.present)} exist here, "
-            f"{len(self.outputs) - len(self.present)} will be restored; {len(self.differing)} local files differ "
-            f"from the lock ({len(self.unsaved)} of them not in the DVC cache)"
+            f"dvc.lock names {len(self.outputs)} outputs; {len(self.present)} exist here, {len(absent)} will be "
+            f"restored{named}; {len(self.differing)} local files differ from the lock ({len(self.unsaved)} of them "
+            "not in the DVC cache; the others are replaced by the locked version)"
         )
 
 
@@ -132,10 +139,25 @@ class Storage:
 
     @classmethod
     def of(cls, dvc_args: list[str]) -> Storage:
-        name = next((dvc_args[i + 1] for i, a in enumerate(dvc_args[:-1]) if a in ("-r", "--remote")), None)
-        repo = Repo(".")
-        remote = repo.cloud.get_remote(name)
+        named = [dvc_args[i + 1] for i, a in enumerate(dvc_args[:-1]) if a in ("-r", "--remote")]
+        named += [a.split("=", 1)[1] for a in dvc_args if a.startswith("--remote=")]
+        try:
+            repo = Repo(".")
+            remote = repo.cloud.get_remote(named[-1] if named else None)
+        except DvcException as error:
+            raise PullError(f"no remote to pull from: {error} (`dvc remote list` names the configured ones)") from error
         return cls(remote.name, remote.path, remote.fs.protocol == "local", Path(repo.cache.local.path))
+
+
+def restored_files(outputs: dict[str, str]) -> list[Path]:
+    """The files of the locked outputs as they are now (an output folder's files, without hash records)."""
+    files = []
+    for output in map(Path, outputs):
+        if output.is_dir():
+            files += [f for f in sorted(output.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+        elif output.is_file():
+            files.append(output)
+    return files
 
 
 def stale_stages(status: dict) -> list[str]:
@@ -159,9 +181,10 @@ def pull(dvc_args: list[str]) -> list[str]:
     fetched = subprocess.run([dvc, "fetch", *dvc_args], capture_output=True, text=True)
     outputs = locked_outputs()
     missing = missing_objects(outputs, storage.cache)
-    if fetched.returncode and not missing:  # the remote could not be read at all
-        reason = (fetched.stderr.strip().splitlines() or ["no message"])[-1]
-        raise PullError(f"remote '{name}' ({url}) cannot be read: `dvc fetch` says: {reason}. Nothing was changed")
+    if fetched.returncode and not any(cached(md5, storage.cache) for md5 in outputs.values()):
+        raise PullError(  # nothing came: the remote could not be read at all
+            f"remote '{name}' ({url}) cannot be read: `dvc fetch` says: {_last_line(fetched)}. Nothing was changed"
+        )
     if missing:
         raise PullError(
             f"remote '{name}' is incomplete: {len(missing)} locked file(s) are neither there nor in the cache "
@@ -174,6 +197,8 @@ def pull(dvc_args: list[str]) -> list[str]:
         raise PullError(refusal(what.unsaved))
     # Every differing file is held by the cache (a checkout can bring it back): replacing it loses nothing.
     _run([dvc, "checkout", *(["--force"] if what.differing else [])])
+    for path in restored_files(outputs):  # the records of write time now describe the locked content
+        record_hash(path)
     stale = stale_stages(json.loads(_run([dvc, "status", "--json"]) or "{}"))
     if stale:
         raise PullError(

@@ -6,7 +6,7 @@ which compares times and its own metadata. This command hashes every recorded fi
 (default: results, figures, tables) and lists those that no longer match. With ``--set-aside`` it renames each
 to ``<name>.damaged`` (kept for inspection), so that the next ``snakemake`` run of any target that needs it
 rebuilds it, and everything downstream of it. Files without a record (pulled from a DVC remote, or written
-before records existed) are counted, not judged.
+before records existed) are counted, not judged. A folder named that does not exist is an error.
 """
 
 from __future__ import annotations
@@ -32,24 +32,29 @@ class Damage:
     found: str
 
 
-def recorded(folders: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
-    """(file, recorded sha256) for every hash record under ``folders`` whose file exists."""
+def _records(folder: Path) -> Iterator[tuple[Path, Path]]:
+    """(file, its hash record) for every record under ``folder`` whose file exists."""
+    for record in sorted(folder.rglob(f".*{SUFFIX}")):
+        target = record.with_name(record.name[1 : -len(SUFFIX)])
+        if target.is_file():
+            yield target, record
+
+
+def damaged(folders: Iterable[Path]) -> tuple[list[Damage], int, int]:
+    """The files under ``folders`` that no longer match their record (an empty or garbled record counts as a
+    mismatch), how many were checked, and how many files have no record (pulled before records existed)."""
+    found, checked, unrecorded = [], 0, 0
     for folder in folders:
-        for record in sorted(Path(folder).rglob(f".*{SUFFIX}")):
-            target = record.with_name(record.name[1 : -len(SUFFIX)])
-            if target.is_file():
-                yield target, record.read_text().split()[0]
-
-
-def damaged(folders: Iterable[str | Path]) -> tuple[list[Damage], int]:
-    """The files under ``folders`` that no longer match their record, and how many were checked."""
-    found, checked = [], 0
-    for path, digest in recorded(folders):
-        checked += 1
-        now = file_hash(path)
-        if now != digest:
-            found.append(Damage(path, digest, now))
-    return found, checked
+        records = dict(_records(folder))
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith(".") and path not in records:
+                unrecorded += 1
+        for path, record in records.items():
+            checked += 1
+            digest, now = (record.read_text().split() or ["(empty)"])[0], file_hash(path)
+            if now != digest:
+                found.append(Damage(path, digest, now))
+    return found, checked, unrecorded
 
 
 def main(argv: list[str]) -> int:
@@ -57,7 +62,10 @@ def main(argv: list[str]) -> int:
     parsed.add_argument("folders", nargs="*", default=list(FOLDERS), help="folders to check (default: %(default)s)")
     parsed.add_argument("--set-aside", action="store_true", help="rename each damaged file to <name>.damaged")
     args = parsed.parse_args(argv)
-    found, checked = damaged(f for f in args.folders if Path(f).is_dir())
+    folders = [Path(f) for f in args.folders]
+    if args.folders != list(FOLDERS) and not all(f.is_dir() for f in folders):
+        parsed.error(f"not a folder: {next(f for f in folders if not f.is_dir())}")
+    found, checked, unrecorded = damaged(f for f in folders if f.is_dir())
     for damage in found:
         if args.set_aside:
             damage.path.replace(damage.path.with_name(damage.path.name + ".damaged"))
@@ -65,7 +73,10 @@ def main(argv: list[str]) -> int:
             f"{damage.path}: content changed since it was written (sha256 {damage.recorded[:12]} recorded, "
             f"{damage.found[:12]} now)" + ("; set aside as " + damage.path.name + ".damaged" if args.set_aside else "")
         )
-    print(f"checked {checked} files under {', '.join(args.folders)}: {len(found)} damaged")
+    print(
+        f"checked {checked} files under {', '.join(args.folders)}: {len(found)} damaged; {unrecorded} other files "
+        "have no record (pulled, or written before records existed) and were not checked"
+    )
     if found and not args.set_aside:
         print("rerun with --set-aside to move them out of the way, then rerun snakemake: it rebuilds them")
         return 1

@@ -10,6 +10,7 @@ from pipeline import config as params_file
 from pipeline import targets as registry
 from pipeline.analysis import trainability as trainability_rows
 from pipeline.analysis.training import reduced_scale
+from pipeline.artifacts import stale_outputs
 from pipeline.cifar10 import SOURCE_FILES, CifarError, check_root, source_paths
 from pipeline.train import runs as train_runs
 
@@ -314,28 +315,6 @@ def unit_data(members):
     return FAMILY_DATA[members[0].family]
 
 
-def _files(values):
-    """The paths of a rule's input dictionary (a path or a list of paths per name)."""
-    return [f for v in values for f in ([v] if isinstance(v, str) else v)]
-
-
-def stale_targets():
-    """(name, existing outputs, one missing input) of every figure or table whose data or claims file no longer
-    exists while something it made does: what a failed job leaves (rules/figures.smk marks them).
-    """
-    for target in registry.TARGETS.values():
-        inputs = _files(unit_data([target]).values()) + [CLAIM_FILE[target.name]]
-        missing = next((f for f in inputs if not os.path.exists(f)), None)
-        made = [CLAIM_FILE[target.name], claims_markdown(target)]
-        if target.figure:
-            made += [f"figures/{target.name}.svg", f"figures/{target.name}.png"]
-        if target.table:
-            made += [f"tables/{target.name}.md", f"tables/{target.name}.parquet"]
-        made = [f for f in made if os.path.exists(f)]
-        if missing and any(f != CLAIM_FILE[target.name] for f in made):
-            yield target.name, made, missing
-
-
 def unit_settings(members):
     """The parameters a claims or figure job of these targets reads (each target's claim rules, the params.yaml
     sections its family names, and a training target's runs): a change elsewhere reruns none of its jobs.
@@ -369,7 +348,11 @@ def figure_data(wildcards):
             kind: f"tables/{target.name}.parquet" if kind == "table" else data[kind]
             for kind in target.reads
         }
-    return {**data, "claims": CLAIM_FILE[target.name]}
+    return {
+        **data,
+        "claims": CLAIM_FILE[target.name],
+        "verdicts": claims_markdown(target),
+    }
 
 
 # Outputs marked for `snakemake --report` (rules/figures.smk).

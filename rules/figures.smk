@@ -110,14 +110,24 @@ rule claims:
         "scripts/claims.py"
 
 
-# A failed job's outputs are deleted by Snakemake, but a figure made from them still exists, and Snakemake never
-# rebuilds a missing intermediate file for an output that exists: the figure would look current. So when the
-# workflow loads, every figure or table whose data or claims file is gone is marked for rebuilding (its time set
-# to 1970: its code inputs are then newer, and the rebuild makes what is missing first); a line names each.
-for _name, _made, _missing in stale_targets():
-    for _file in _made:
-        os.utime(_file, (0, 0))
-    print(
-        f"{_name}: made from {_missing}, which no longer exists: marked for rebuilding",
-        file=sys.stderr,
-    )
+# A failed job's outputs are deleted by Snakemake, and a file can be deleted or set aside (python -m
+# pipeline.verify --set-aside), but Snakemake never rebuilds a missing file for an output that exists: a figure
+# made from it would look current. So when the workflow loads, every output whose job read a file that is gone
+# is marked for rebuilding (its time set to 1970: its other inputs are newer, and the rebuild first makes what
+# is missing), with a line. A dry run (-n) and --touch only say so.
+_SHORT_FLAGS = [
+    a[1:] for a in sys.argv[1:] if a[:1] == "-" and a[1:].isalpha()
+]  # -n, -np, -t
+_DRY = bool(
+    {"--dry-run", "--dryrun", "--touch"} & set(sys.argv)
+    or any(set(f) & {"n", "t"} for f in _SHORT_FLAGS)
+)
+if workflow.is_main_process:
+    for _made, _missing in stale_outputs():
+        if not _DRY:
+            os.utime(_made, (0, 0))
+        print(
+            f"{_made}: made from {_missing}, which no longer exists: "
+            + ("a run rebuilds it" if _DRY else "marked for rebuilding"),
+            file=sys.stderr,
+        )

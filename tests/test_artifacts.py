@@ -99,8 +99,12 @@ def test_verify_finds_a_flipped_byte_that_keeps_the_file_readable_and_sets_it_as
     parquet.read(flipped)
     assert verify.main([str(folder)]) == 1
     out = capsys.readouterr().out
-    assert f"{flipped}: content changed since it was written" in out and "checked 2 files" in out
-    assert "1 damaged" in out and str(good) not in out
+    assert f"{flipped}: content changed since it was written" in out and str(good) not in out
+    assert "checked 2 files" in out and "1 damaged; 1 other files have no record" in out
     assert verify.main([str(folder), "--set-aside"]) == 0
     assert not flipped.exists() and flipped.with_name("b.parquet.damaged").is_file() and good.is_file()
     assert verify.main([str(folder)]) == 0  # what is left matches its records
+    atomic.hash_record(good).write_text("")  # a record emptied by hand is a mismatch, not a crash
+    assert verify.main([str(folder)]) == 1
+    with pytest.raises(SystemExit):
+        verify.main([str(tmp_path / "no-such-folder")])

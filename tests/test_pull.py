@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import pull
+from pipeline import atomic, pull
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
@@ -86,6 +86,21 @@ def test_a_pull_over_local_work_refuses_and_changes_nothing(pushed):
     assert _contents(work) == before  # nothing lost, nothing restored
 
 
+def test_the_plan_spares_local_files_the_cache_holds(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / "cache"
+    for name, text in (("kept", "also in the cache\n"), ("lost", "only here\n")):
+        Path(name).write_text(text)
+        digest = atomic.file_hash(name, "md5")
+        (cache / digest[:2]).mkdir(parents=True, exist_ok=True)
+        if name == "kept":
+            (cache / digest[:2] / digest[2:]).write_text(text)
+    status = {"uncommitted": {"modified": ["kept", "out/"], "added": ["lost"]}}
+    what = pull.plan({"kept": "x", "lost": "y", "gone": "z"}, status, cache)
+    assert what.differing == ["kept", "lost"] and what.unsaved == ["lost"] and what.present == ["kept", "lost"]
+    assert what.summary().startswith("dvc.lock names 3 outputs; 2 exist here, 1 will be restored (gone); 2 local")
+
+
 @pytest.mark.workflow
 def test_a_pull_names_a_missing_lock_a_missing_remote_and_an_incomplete_remote(pushed):
     work, remote = pushed
@@ -102,3 +117,6 @@ def test_a_pull_names_a_missing_lock_a_missing_remote_and_an_incomplete_remote(p
     incomplete = _pull(work)
     assert incomplete.returncode == 1 and "remote 'r' is incomplete: 1 locked file(s)" in incomplete.stderr
     assert "Nothing was changed" in incomplete.stderr
+    unknown = _run([sys.executable, "-m", "pipeline.pull", "-r", "nosuch"], work, check=False)
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: no remote to pull from:")
+    assert len(unknown.stderr.strip().splitlines()) == 1

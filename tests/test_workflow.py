@@ -362,7 +362,10 @@ def test_a_failed_job_never_leaves_its_figure_looking_current(smoke_run, tmp_pat
     assert not (copy / "figures/fig3.claims.md").exists() and (copy / "figures/fig3.svg").exists()
     probe.unlink()
     again = _snakemake(copy, "figures/fig3.svg", *config)
-    assert "fig3: made from results/smoke/moments/bn-d8-s0.parquet, which no longer exists" in again.stderr
+    assert (
+        "figures/fig3.svg: made from results/smoke/moments/bn-d8-s0.parquet, which no longer exists: marked for "
+        "rebuilding" in again.stderr
+    )
     assert {"probe_moments", "claims_moments", "figure_moments"} <= _jobs_run(again)
     assert (copy / "figures/fig3.claims.md").stat().st_size > 0 and probe.stat().st_size > 3000
     assert _nothing_to_do(_snakemake(copy, "-n", "figures/fig3.svg", *config))
