@@ -6,12 +6,15 @@ batch on the device.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from pipeline.artifacts import reading
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,10 @@ class Cifar10:
 
 
 def load_prepared(npz_path: str | Path) -> Cifar10:
-    """Read the prepared data set written by :func:`prepare`."""
-    with np.load(npz_path) as arrays:
+    """Read the prepared data set written by :func:`pipeline.cifar10.prepare`; a damaged file is one line naming
+    it (an ``ArtifactError``)."""
+    errors = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
+    with reading(npz_path, "prepared data set", errors), np.load(npz_path) as arrays:
         return Cifar10(**{k: torch.from_numpy(arrays[k]) for k in Cifar10.__dataclass_fields__})
 
 

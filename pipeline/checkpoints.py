@@ -10,14 +10,20 @@ random numbers), so bn and none are compared on the same initial weights.
 from __future__ import annotations
 
 import io
+import pickle
+import zipfile
 from pathlib import Path
 
 import torch
 
 from pipeline import models
+from pipeline.artifacts import reading
 from pipeline.atomic import atomic_path
 
 FORMAT = 1
+# What torch.load raises on a truncated or altered file (zip reader, unpickler, a tensor's storage cut short); a
+# failing disk (OSError) is not a damaged file, and stays the system's error.
+READ_ERRORS = (RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile)
 
 
 def initial_state(name: str, variant: dict, model_params: dict, depth: int, seed: int) -> dict:
@@ -56,8 +62,30 @@ def save(state: dict, path: str | Path) -> None:
         tmp.write_bytes(buffer.getvalue())
 
 
+def read(path: str | Path, device: torch.device | str = "cpu") -> dict:
+    """A dictionary saved by :func:`save` (a checkpoint, a training state): a damaged file is one line naming it
+    (:class:`pipeline.artifacts.ArtifactError`), not the zip reader's error."""
+    with reading(path, "checkpoint", READ_ERRORS):  # read on the CPU: a device's errors are not the file's
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: holds a {type(state).__name__}, not a checkpoint dictionary")
+    return _on(state, torch.device(device))
+
+
+def _on(value, device: torch.device):
+    """``value`` with every tensor in it (through dicts, lists and tuples) moved to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _on(v, device) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_on(v, device) for v in value)
+    return value
+
+
 def load(path: str | Path, device: torch.device | str = "cpu") -> dict:
-    state = torch.load(path, map_location=device, weights_only=True)
+    """An initial checkpoint of this format."""
+    state = read(path, device)
     if state.get("format") != FORMAT:
         raise ValueError(f"{path}: checkpoint format {state.get('format')!r}, expected {FORMAT}")
     return state

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from pipeline.atomic import atomic_path, write_text
+from pipeline.artifacts import reading
+from pipeline.atomic import atomic_path, file_hash, write_text
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -39,6 +41,10 @@ CANONICAL_MD5 = {
     "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
 }
 NUM_CLASSES = 10
+LABEL_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+# Files beside the layout that may list its md5 sums, one "md5  path" line per file (as md5sum writes them):
+# ../shared/cifar10 publishes them in its README.md.
+MANIFESTS = ("MD5SUMS", "md5sums.txt", "README.md")
 
 
 class CifarError(RuntimeError):
@@ -57,12 +63,25 @@ def source_paths(root: str | Path) -> list[Path]:
     return [folder / name for name in SOURCE_FILES]
 
 
+def check_root(root: str | Path) -> None:
+    """A configured local copy must hold the layout, every file readable: checked when the workflow loads, so a
+    mistyped ``cifar10_root`` or an unreadable file is one line even when results already exist (Snakemake would
+    otherwise ignore the first and crash on the second while building its DAG)."""
+    folder = source_folder(root)
+    if not folder.is_dir():
+        raise CifarError(f"cifar10_root: {root}: no {FOLDER} folder there (a path to the copy, e.g. ../shared/cifar10)")
+    for path in source_paths(root):
+        if not path.is_file():
+            raise CifarError(f"cifar10_root: {path}: missing (expected the {FOLDER} layout that torchvision downloads)")
+        try:
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            raise CifarError(f"cifar10_root: {path}: cannot be read ({exc.strerror}); check its permissions") from exc
+
+
 def md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_hash(path, "md5")
 
 
 def digest(sums: dict[str, str]) -> str:
@@ -135,6 +154,53 @@ def load_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
+def load_meta(path: Path) -> list[str]:
+    """The label names of ``batches.meta``, checked against CIFAR-10's ten classes in their order."""
+    if not path.is_file():
+        raise CifarError(f"{path}: missing (expected the {FOLDER} layout that torchvision downloads)")
+    try:
+        with open(path, "rb") as handle:
+            meta = BatchUnpickler(handle, encoding="bytes").load()
+    except (Refused, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as exc:
+        raise CifarError(f"{path}: not a readable CIFAR-10 meta file, truncated or corrupt ({exc})") from exc
+    names = meta.get(b"label_names") if isinstance(meta, dict) else None
+    if not isinstance(names, list) or [n.decode() if isinstance(n, bytes) else n for n in names] != list(LABEL_NAMES):
+        raise CifarError(f"{path}: key b'label_names' is {names!r}, expected CIFAR-10's {list(LABEL_NAMES)}")
+    return list(LABEL_NAMES)
+
+
+def manifest(root: str | Path) -> tuple[Path, dict[str, str]] | None:
+    """The md5 sums a copy publishes beside its layout (the first of :data:`MANIFESTS` that lists any of the
+    seven files), as (manifest file, {file name: md5}); None when there is none."""
+    folder = source_folder(root)
+    for name in MANIFESTS:
+        candidate = folder.parent / name
+        if not candidate.is_file():
+            continue
+        listed = {}
+        for line in candidate.read_text(errors="replace").splitlines():
+            match = re.fullmatch(r"\s*([0-9a-f]{32})\s+\*?(\S+)\s*", line)
+            if match and Path(match[2]).name in SOURCE_FILES:
+                listed[Path(match[2]).name] = match[1]
+        if listed:
+            return candidate, listed
+    return None
+
+
+def check_manifest(root: str | Path, sums: dict[str, str]) -> None:
+    """A file whose md5 differs from the one its copy's manifest lists is an error naming both."""
+    found = manifest(root)
+    if found is None:
+        return
+    listed_in, listed = found
+    for name, expected in listed.items():
+        if name in sums and sums[name] != expected:
+            raise CifarError(
+                f"{source_folder(root) / name}: md5 {sums[name]}, but {listed_in} lists {expected}: the file changed "
+                "after the copy was made; restore it from the copy's source"
+            )
+
+
 def download(dest: str | Path) -> Path:
     """Download and md5-verify the canonical CIFAR-10 into ``dest``/cifar-10-batches-py (needs internet).
 
@@ -167,13 +233,15 @@ def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path)
     for path in paths:
         if not path.is_file():
             raise CifarError(f"{path}: missing (expected the {FOLDER} layout that torchvision downloads)")
+    sums = {p.name: md5(p) for p in paths}
+    check_manifest(root, sums)
+    load_meta(paths[-1])
     train = [load_batch(p) for p in paths[: len(TRAIN_FILES)]]
     test_x, test_y = load_batch(paths[len(TRAIN_FILES)])
     train_x = np.concatenate([x for x, _ in train])
     train_y = np.concatenate([y for _, y in train])
     pixels = train_x.transpose(1, 0, 2, 3).reshape(3, -1).astype(np.float64) / 255.0
     mean, std = pixels.mean(axis=1), pixels.std(axis=1)
-    sums = {p.name: md5(p) for p in paths}
     noncanonical = sorted(name for name, digest in sums.items() if CANONICAL_MD5[name] != digest)
     provenance = {
         "source": str(source_folder(root)),
@@ -193,4 +261,6 @@ def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path)
 
 
 def load_provenance(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """The provenance record :func:`prepare` wrote beside the prepared data set."""
+    with reading(path, "data provenance record", (OSError, ValueError)):
+        return json.loads(Path(path).read_text())

@@ -193,6 +193,15 @@ def _fail(source: str, path: tuple, message: str) -> ParamsError:
     return ParamsError(f"{source}: key '{_dotted(path)}': {message}")
 
 
+def config_form(path: tuple) -> str:
+    """How the command line sets the nested key ``path``: Snakemake's ``--config`` takes top-level names only (it
+    refuses ``train.seeds=...`` before the workflow loads), with a YAML mapping as the value."""
+    value = "VALUE"
+    for part in reversed(path[1:]):
+        value = f"{{{part}: {value}}}"
+    return f"--config '{path[0]}={value}'" if path else "--config KEY=VALUE"
+
+
 def resolve(raw: Mapping[str, Any], source: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate ``raw`` (the parsed file), each of its profiles, and the overrides; return the effective params.
 
@@ -218,8 +227,10 @@ def resolve(raw: Mapping[str, Any], source: str, overrides: Mapping[str, Any] | 
     problem = _problem({**effective, "profiles": raw["profiles"]})
     if problem:
         path, message = problem
-        where = f"{source} (--config)" if _has_path(overrides, path) else source
-        raise _fail(where, path, f"{message} (with profile '{profile}')")
+        if not _has_path(overrides, path):
+            raise _fail(source, path, f"{message} (with profile '{profile}')")
+        form = "" if message.startswith("unknown key") else f"; the form that works: {config_form(path)}"
+        raise _fail(f"{source} (--config)", path, f"{message} (with profile '{profile}'{form})")
     return effective
 
 

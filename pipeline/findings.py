@@ -21,11 +21,13 @@ import json
 import math
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 
 from pipeline import claims, provenance
+from pipeline.artifacts import ArtifactError, reading
 from pipeline.atomic import write_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -145,10 +147,16 @@ def readme_section(readme: str) -> str:
     return match.group(1)
 
 
+def read_metrics(path: Path) -> dict:
+    """The claims metrics file (figures/claims.<profile>.json); a damaged one is one line naming it."""
+    with reading(path, "claims metrics file", (OSError, ValueError)):
+        return json.loads(path.read_text())
+
+
 def update_readme(readme_path: Path, metrics_path: Path) -> bool:
     """Rewrite the README's findings section from the metrics file; True if it changed."""
     readme = readme_path.read_text()
-    table = readme_table(json.loads(metrics_path.read_text()))
+    table = readme_table(read_metrics(metrics_path))
     updated = readme.replace(readme_section(readme), table, 1)
     if updated != readme:
         write_text(readme_path, updated)
@@ -170,13 +178,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--commit", help="the commit whose code built the merged claims (default: this checkout's)")
     args = parser.parse_args(argv)
     if args.merge:
-        record = json.loads(args.metrics.read_text())
+        record = read_metrics(args.metrics)
         commit = args.commit or provenance.code_version()
         write_text(args.metrics, json.dumps(merge(record, claims.gather(args.merge), commit), indent=1) + "\n")
         print(f"{args.metrics}: {len(args.merge)} claims file(s) merged, as built by commit {commit}")
     changed = update_readme(args.readme, args.metrics)
     print(f"{args.readme}: findings table {'rewritten' if changed else 'already up to date'} from {args.metrics}")
-    for commit, targets in commits(json.loads(args.metrics.read_text())).items():
+    for commit, targets in commits(read_metrics(args.metrics)).items():
         try:
             stale = changed_since(commit)
         except ValueError as error:  # a shallow clone or an export without that commit
@@ -190,4 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ArtifactError as error:
+        sys.exit(f"error: {error}")

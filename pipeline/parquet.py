@@ -12,11 +12,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.artifacts import reading
 from pipeline.atomic import atomic_path
 
 KEY = b"ubn.provenance"
+# What polars and pyarrow raise on a truncated or altered file ("File out of specification", a bad footer).
+READ_ERRORS = (OSError, ValueError, pa.ArrowException, pl.exceptions.PolarsError)
 
 
 def write(frame: pl.DataFrame, path: str | Path, provenance: dict) -> None:
@@ -27,9 +31,15 @@ def write(frame: pl.DataFrame, path: str | Path, provenance: dict) -> None:
         pq.write_table(table, tmp)
 
 
+def read(path: str | Path) -> pl.DataFrame:
+    """The rows of one Parquet file; a damaged file is one line naming it (an ``ArtifactError``)."""
+    with reading(path, "Parquet file", READ_ERRORS):
+        return pl.read_parquet(path)
+
+
 def read_all(paths: Iterable[str | Path]) -> pl.DataFrame:
     """The rows of several Parquet files of one schema (e.g. one per variant), in the given order."""
-    return pl.concat([pl.read_parquet(p) for p in paths], how="vertical")
+    return pl.concat([read(p) for p in paths], how="vertical")
 
 
 def _data_identity(record: dict) -> dict | None:
@@ -61,7 +71,8 @@ def combined_provenance(paths: Iterable[str | Path], varying: tuple[str, ...] = 
 
 def provenance(path: str | Path) -> dict:
     """The provenance record of a Parquet file written by :func:`write`."""
-    metadata = pq.read_schema(path).metadata or {}
+    with reading(path, "Parquet file", READ_ERRORS):
+        metadata = pq.read_schema(path).metadata or {}
     if KEY not in metadata:
         raise ValueError(f"{path}: no '{KEY.decode()}' record in the Parquet metadata (not written by the pipeline?)")
     return json.loads(metadata[KEY])

@@ -60,7 +60,7 @@ def collect(
         if (t := target(Path(table).stem)) is not None:
             t.table = Path(table)
     for claims_file in claim_files:
-        checks = pl.read_parquet(claims_file)
+        checks = parquet.read(claims_file)
         record = parquet.provenance(claims_file)
         for (name,), rows in checks.group_by("target", maintain_order=True):
             if (t := target(name)) is not None:
@@ -93,7 +93,7 @@ def _claims_table(checks: pl.DataFrame) -> str:
 
 
 def _data_table(path: Path) -> str:
-    frame = pl.read_parquet(path)
+    frame = parquet.read(path)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
     cells = (
         "".join(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>" for v in row)

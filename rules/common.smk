@@ -1,5 +1,6 @@
 # Parameters and helpers shared by every rule file. params.yaml is read here, once, merged with the active
 # profile and --config, and validated; nothing else reads it.
+import os
 import re
 import sys
 from pathlib import Path
@@ -9,7 +10,8 @@ from pipeline import config as params_file
 from pipeline import targets as registry
 from pipeline.analysis import trainability as trainability_rows
 from pipeline.analysis.training import reduced_scale
-from pipeline.cifar10 import SOURCE_FILES, source_paths
+from pipeline.artifacts import stale_outputs
+from pipeline.cifar10 import SOURCE_FILES, CifarError, check_root, source_paths
 from pipeline.train import runs as train_runs
 
 try:
@@ -22,6 +24,11 @@ DEPTH = P["model"]["depth"]
 COMPARED = P["probes"]["variants"]  # the init probes' pair, normalized first
 # data/raw: where download_cifar10 puts the canonical set when no local copy is configured
 CIFAR10_ROOT = P["cifar10_root"] or "data/raw"
+if P["cifar10_root"] is not None:
+    try:
+        check_root(P["cifar10_root"])
+    except CifarError as error:
+        sys.exit(f"error: {error}")
 DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.json"}
 
 
@@ -341,7 +348,11 @@ def figure_data(wildcards):
             kind: f"tables/{target.name}.parquet" if kind == "table" else data[kind]
             for kind in target.reads
         }
-    return {**data, "claims": CLAIM_FILE[target.name]}
+    return {
+        **data,
+        "claims": CLAIM_FILE[target.name],
+        "verdicts": claims_markdown(target),
+    }
 
 
 # Outputs marked for `snakemake --report` (rules/figures.smk).

@@ -108,3 +108,26 @@ rule claims:
         scales=claim_scales(),
     script:
         "scripts/claims.py"
+
+
+# A failed job's outputs are deleted by Snakemake, and a file can be deleted or set aside (python -m
+# pipeline.verify --set-aside), but Snakemake never rebuilds a missing file for an output that exists: a figure
+# made from it would look current. So when the workflow loads, every output whose job read a file that is gone
+# is marked for rebuilding (its time set to 1970: its other inputs are newer, and the rebuild first makes what
+# is missing), with a line. A dry run (-n) and --touch only say so.
+_SHORT_FLAGS = [
+    a[1:] for a in sys.argv[1:] if a[:1] == "-" and a[1:].isalpha()
+]  # -n, -np, -t
+_DRY = bool(
+    {"--dry-run", "--dryrun", "--touch"} & set(sys.argv)
+    or any(set(f) & {"n", "t"} for f in _SHORT_FLAGS)
+)
+if workflow.is_main_process:
+    for _made, _missing in stale_outputs():
+        if not _DRY:
+            os.utime(_made, (0, 0))
+        print(
+            f"{_made}: made from {_missing}, which no longer exists: "
+            + ("a run rebuilds it" if _DRY else "marked for rebuilding"),
+            file=sys.stderr,
+        )

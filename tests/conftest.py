@@ -42,7 +42,8 @@ def write_fake_cifar(root: Path, images_per_batch: int = IMAGES_PER_BATCH, seed:
             b"filenames": [f"{i}.png".encode() for i in range(images_per_batch)],
         }
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-    (folder / cifar10.META_FILE).write_bytes(pickle.dumps({b"label_names": [b"c"] * 10}, protocol=2))
+    meta = {b"label_names": [name.encode() for name in cifar10.LABEL_NAMES]}
+    (folder / cifar10.META_FILE).write_bytes(pickle.dumps(meta, protocol=2))
     return root
 
 

@@ -44,6 +44,7 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
     with pytest.raises(RuntimeError), atomic.atomic_path(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("killed")
-    assert target.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"]
+    assert target.read_text() == "old" and sorted(os.listdir(tmp_path)) == [".out.txt.sha256", "out.txt"]
+    assert atomic.hash_record(target).read_text() == f"{atomic.file_hash(target)}  out.txt\n"  # still the old one
     atomic.write_text(target, "new")
     assert target.read_text() == "new" and (target.stat().st_mode & 0o777) == 0o666 & ~atomic._UMASK

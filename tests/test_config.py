@@ -98,6 +98,14 @@ def test_overrides_are_validated_and_attributed():
     assert "key 'profile'" in _error(RAW, {"profile": "gpu"})
 
 
+def test_a_bad_override_shows_the_nested_form_that_works_on_the_command_line():
+    """Snakemake's --config refuses a dotted key (train.seeds=...) before the workflow loads; the nested form works."""
+    message = _error(RAW, {"train": {"seeds": "abc"}})
+    assert "\n" not in message and message.endswith("the form that works: --config 'train={seeds: VALUE}')")
+    assert config.config_form(("train", "plateau", "window")) == "--config 'train={plateau: {window: VALUE}}'"
+    assert "form that works" not in _error(RAW, {"train": {"lr": 0.1}})  # an unknown key has no working form
+
+
 def test_string_overrides_from_snakemake_are_typed():
     typed = {"profile": "smoke", "model": {"depth": "14"}, "probes": {"batches": "3"}}
     params = config.resolve(RAW, "params.yaml", typed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +59,11 @@ def test_root_may_name_the_batches_folder_itself(fake_cifar, tmp_path):
             ),
             r"data_batch_4: key b'labels'",
         ),
+        (lambda f: (f / "batches.meta").write_bytes(bytes(range(256)) * 4), r"batches.meta: not a readable"),
+        (
+            lambda f: (f / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"cat"] * 10})),
+            r"batches.meta: key b'label_names'",
+        ),
     ],
 )
 def test_bad_sources_fail_clearly_and_write_nothing(fake_cifar, tmp_path, damage, expected):
@@ -65,6 +71,37 @@ def test_bad_sources_fail_clearly_and_write_nothing(fake_cifar, tmp_path, damage
     with pytest.raises(cifar10.CifarError, match=expected):
         _prepare(fake_cifar, tmp_path)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_file_that_differs_from_the_copys_manifest_is_named(fake_cifar, tmp_path):
+    folder = fake_cifar / cifar10.FOLDER
+    sums = "".join(f"{cifar10.md5(p)}  {cifar10.FOLDER}/{p.name}\n" for p in cifar10.source_paths(fake_cifar))
+    (fake_cifar / "MD5SUMS").write_text(sums)
+    assert _prepare(fake_cifar, tmp_path)["n_test"] == 40  # every file as listed
+    raw = bytearray((folder / "data_batch_2").read_bytes())
+    raw[-300] ^= 0x01  # an image byte: the batch still loads
+    (folder / "data_batch_2").write_bytes(bytes(raw))
+    with pytest.raises(cifar10.CifarError) as error:
+        _prepare(fake_cifar, tmp_path / "again")
+    message = str(error.value)
+    assert message.startswith(f"{folder / 'data_batch_2'}: md5 ") and f"{fake_cifar / 'MD5SUMS'} lists" in message
+    assert "\n" not in message
+
+
+def test_a_configured_root_must_exist_and_be_readable(fake_cifar, tmp_path, monkeypatch):
+    cifar10.check_root(fake_cifar)
+    with pytest.raises(cifar10.CifarError, match=r"^cifar10_root: .*cifarr: no cifar-10-batches-py folder there"):
+        cifar10.check_root(tmp_path / "cifarr")
+    denied = fake_cifar / cifar10.FOLDER / "data_batch_3"
+
+    def guarded_open(path, *args, **kwargs):  # root reads every file whatever its mode: deny this one here
+        if Path(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(cifar10, "open", guarded_open, raising=False)
+    with pytest.raises(cifar10.CifarError, match=r"data_batch_3: cannot be read \(Permission denied\)"):
+        cifar10.check_root(fake_cifar)
 
 
 class _RunsACommand:

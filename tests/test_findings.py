@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import claims, findings
+from pipeline.artifacts import ArtifactError
 from tests.conftest import REPO
 
 METRICS = REPO / "figures/claims.cpu.json"
@@ -168,3 +169,10 @@ def test_a_check_within_two_seed_spreads_of_its_threshold_is_undecided(value, sp
 def test_seeds_that_agree_exactly_decide_even_at_the_threshold():
     assert claims.Check.at_most("s", "c", "q", 1.0, 1.0, "p", 0.0).verdict == "agrees"
     assert claims.Check.at_most("s", "c", "q", 1.0, 1.0, "p", 1e-9).verdict == "undecided"
+
+
+def test_a_damaged_metrics_file_is_named_in_one_line(tmp_path):
+    metrics = tmp_path / "claims.cpu.json"
+    metrics.write_text('{"checks": [')
+    with pytest.raises(ArtifactError, match=r"claims\.cpu\.json: unreadable claims metrics file"):
+        findings.read_metrics(metrics)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +73,11 @@ AGGREGATES = {"all", "figures", "without_training", "training"}
 def _nothing_to_do(dry_run: subprocess.CompletedProcess) -> bool:
     """Nothing but the summary of the aggregate asked for would run."""
     return _jobs(dry_run) <= AGGREGATES and sum(_job_counts(dry_run).values()) <= 1
+
+
+def _jobs_run(run: subprocess.CompletedProcess) -> set[str]:
+    """Rule names of the jobs a (real) Snakemake run executed, from its output."""
+    return set(re.findall(r"^(?:local)?rule (\w+):", run.stdout + run.stderr, re.MULTILINE))
 
 
 def _jobs(dry_run: subprocess.CompletedProcess) -> set[str]:
@@ -330,12 +336,39 @@ def test_bad_value_in_params_yaml_is_named(tmp_path):
     )
 
 
-def test_missing_local_copy_names_the_file(tmp_path):
-    work = copy_checkout(tmp_path)
-    done = _snakemake(work, "-n", "figures/fig3.svg", "--config", f"cifar10_root={tmp_path / 'nowhere'}", check=False)
-    assert (
-        done.returncode != 0 and f"{tmp_path / 'nowhere'}/cifar-10-batches-py/data_batch_1" in done.stdout + done.stderr
+def test_missing_local_copy_is_named_even_when_results_exist(smoke_run):
+    work, _ = smoke_run  # built: a mistyped root must not be ignored because nothing needs the data now
+    mistyped = ["--config", "profile=smoke", "cifar10_root=../nowhere"]
+    done = _snakemake(work, "-n", "figures/fig3.svg", *mistyped, check=False)
+    assert done.returncode != 0 and done.stderr.strip().splitlines()[-1] == (
+        "error: cifar10_root: ../nowhere: no cifar-10-batches-py folder there (a path to the copy, e.g. "
+        "../shared/cifar10)"
     )
+
+
+def test_a_failed_job_never_leaves_its_figure_looking_current(smoke_run, tmp_path):
+    """A probe file damaged by hand: its claims job fails in one line and Snakemake deletes the claims; once the
+    file is deleted, asking for the figure again remakes the probe, the claims and the figure."""
+    work, config = smoke_run
+    copy = tmp_path / "work"
+    shutil.copytree(work, copy, symlinks=True, ignore=shutil.ignore_patterns("cache"))
+    probe = copy / "results/smoke/moments/bn-d8-s0.parquet"
+    probe.write_bytes(probe.read_bytes()[:3000])
+    failed = _snakemake(copy, "figures/fig3.svg", *config, check=False)
+    assert failed.returncode != 0
+    assert f"error in rule claims_moments: ArtifactError: {probe.relative_to(copy)}: unreadable Parquet file" in (
+        failed.stderr
+    )
+    assert not (copy / "figures/fig3.claims.md").exists() and (copy / "figures/fig3.svg").exists()
+    probe.unlink()
+    again = _snakemake(copy, "figures/fig3.svg", *config)
+    assert (
+        "figures/fig3.svg: made from results/smoke/moments/bn-d8-s0.parquet, which no longer exists: marked for "
+        "rebuilding" in again.stderr
+    )
+    assert {"probe_moments", "claims_moments", "figure_moments"} <= _jobs_run(again)
+    assert (copy / "figures/fig3.claims.md").stat().st_size > 0 and probe.stat().st_size > 3000
+    assert _nothing_to_do(_snakemake(copy, "-n", "figures/fig3.svg", *config))
 
 
 def test_dvc_repro_is_clean_afterwards_and_every_figure_is_a_dvc_out_and_plot(smoke_run):
@@ -349,7 +382,8 @@ def test_dvc_repro_is_clean_afterwards_and_every_figure_is_a_dvc_out_and_plot(sm
     declared = (o for s in stages for key in ("outs", "metrics") for entry in s.get(key, []) for o in entry)
     outs = {o.replace("${profile}", "smoke") for o in declared}
     committed = set(_run(["git", "ls-files", "figures"], work).stdout.split())  # e.g. the cpu claims metrics
-    made = {str(p.relative_to(work)) for p in (work / "figures").iterdir()} - committed
+    records = {str(p.relative_to(work)) for p in (work / "figures").glob(".*.sha256")}  # local, DVC-ignored
+    made = {str(p.relative_to(work)) for p in (work / "figures").iterdir()} - committed - records
     assert made and made <= outs and "tables" in outs
     # Every rendered figure is a DVC plot: `dvc plots show` lists each PNG.
     shown = json.loads(_run([str(BIN / "dvc"), "plots", "show", "--json"], work).stdout)
@@ -370,7 +404,10 @@ def test_dvc_push_fresh_clone_pull_trusts_results_and_a_param_change_reruns_only
     clone = base / "clone"
     _run(["git", "clone", "-q", str(work), str(clone)], base)
     assert not (clone / "figures/fig3.svg").exists()
+    fresh = _run([str(BIN / "dvc"), "status"], clone).stdout  # README: what would run, where --dry cannot say
+    assert "deleted:            figures/fig3.svg" in fresh and "results/data" in fresh
     pulled = _run([sys.executable, "-m", "pipeline.pull"], clone)
+    assert "dvc.lock names" in pulled.stdout and "0 local files differ from the lock" in pulled.stdout
     assert "marked up to date: prepared_data, init_checkpoints" in pulled.stdout
     for name in ("figures/fig3.svg", "figures/fig17.png", "tables/table2.md", "results/init/bn-d8-s0.pt"):
         assert (clone / name).read_bytes() == (work / name).read_bytes(), name

@@ -208,13 +208,13 @@ def all_claims(
 
 def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
     """The claims of Figures 8-12 from the RMT tables (``data.theory``, ``data.spectra``, ``data.condition``)."""
-    spectra = pl.read_parquet(data.spectra)
+    spectra = parquet.read(data.spectra)
     max_ks = settings["rmt/max_ks"]
     checks = all_claims(
-        pl.read_parquet(data.theory),
+        parquet.read(data.theory),
         ks_by_factors(spectra),
         spectra,
-        pl.read_parquet(data.condition),
+        parquet.read(data.condition),
         max_ks,
         profile,
     )

@@ -146,7 +146,7 @@ def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLeve
     """One of Figures 8-12 from the RMT tables it reads (:attr:`pipeline.targets.Target.reads`)."""
     names = set(data.keys())  # input names: `in data` would test the file paths
     kinds = [k for k in ("spectra", "condition", "theory") if k in names]
-    tables = {kind: pl.read_parquet(data[kind]) for kind in kinds}
+    tables = {kind: parquet.read(data[kind]) for kind in kinds}
     record = parquet.provenance(data[kinds[0]])
     bins = settings["rmt/histogram_bins"]
     if figure == "fig8":

@@ -112,5 +112,5 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
 def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
     """The stability figure from its table (``data.table``, written by the family's claims job)."""
     probes = {key: settings[f"probes/{key}"] for key in ("batch_size", "batches", "seed")}
-    table = pl.read_parquet(data.table)
+    table = parquet.read(data.table)
     return chart(table, dict(settings["stability"]), probes, claims, parquet.provenance(data.table))

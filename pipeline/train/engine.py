@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline import checkpoints
+from pipeline.artifacts import ArtifactError, set_aside
 from pipeline.models import ResNet
 from pipeline.runtime import progress
 from pipeline.train.data import DeviceData, epoch_generator
@@ -75,10 +76,15 @@ class Outcome:
 
 
 def load_state(path: Path, run: Run, device: torch.device) -> dict | None:
-    """The saved state of this run, or None if there is none (or it belongs to another run or format)."""
+    """The saved state of this run, or None if there is none (or it belongs to another run or format). A state that
+    cannot be read is set aside (``*.unreadable``) and the run starts over: it never blocks the run."""
     if not path.is_file():
         return None
-    state = torch.load(path, map_location=device, weights_only=True)
+    try:
+        state = checkpoints.read(path, device)
+    except (ArtifactError, ValueError) as error:
+        set_aside(path, error, "the run starts from its initial weights")
+        return None
     if state.get("format") != STATE_FORMAT or state.get("run") != run.name:
         return None
     return state

@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-import torch
 
-from pipeline import batches, checkpoints, cifar10, parquet, provenance
+from pipeline import atomic, batches, checkpoints, cifar10, parquet, provenance
+from pipeline.artifacts import ArtifactError, set_aside
 from pipeline.train.data import DeviceData
 from pipeline.train.device import pick_device
 from pipeline.train.engine import Outcome, Recipe, train
@@ -44,6 +44,18 @@ def metrics_frame(run: Run, outcome: Outcome, trained_epochs: int | None = None)
     )
 
 
+def finished_attempt(done: Path) -> dict | None:
+    """What a finished attempt of the doubling rule kept, or None if there is none; an unreadable one is set aside
+    (``*.unreadable``) and the attempt is trained again."""
+    if not done.is_file():
+        return None
+    try:
+        return checkpoints.read(done)
+    except (ArtifactError, ValueError) as error:
+        set_aside(done, error, "the attempt is trained again")
+        return None
+
+
 def train_doubling(
     run: Run, recipe: Recipe, model, data: DeviceData, state_dir: Path, plateau: dict, log=print, speed=None
 ):
@@ -57,8 +69,8 @@ def train_doubling(
     for doubling in range(plateau["max_doublings"] + 1):
         attempt = dataclasses.replace(run, epochs=epochs, doubling=False)
         done = state_dir / f"{attempt.name}.done.pt"
-        if done.is_file():
-            saved = torch.load(done, weights_only=True)
+        saved = finished_attempt(done)
+        if saved is not None:
             outcome = Outcome(saved["rows"], saved["status"], saved["detail"], saved["state_dict"])
         else:
             model.load_state_dict(initial)
@@ -72,7 +84,7 @@ def train_doubling(
                 },
                 done,
             )
-            (state_dir / f"{attempt.name}.pt").unlink(missing_ok=True)
+            atomic.remove(state_dir / f"{attempt.name}.pt")
         accuracy = [r["value"] for r in outcome.rows if r["metric"] == "test_acc"]
         settled = outcome.status != "completed" or plateaued(accuracy, plateau["window"], plateau["min_gain"])
         log(f"doubling rule: {epochs} epochs, {outcome.status}, {'settled' if settled else 'not plateaued'}")
@@ -140,7 +152,7 @@ def run_job(
         "recipe": dataclasses.asdict(recipe),
     }
     checkpoints.save(final, outputs["weights"])
-    state_path.unlink(missing_ok=True)
+    atomic.remove(state_path)
     if run.doubling:
         shutil.rmtree(state_path.with_suffix(""), ignore_errors=True)
     print(f"{run.name}: {outcome.status} {outcome.detail}")

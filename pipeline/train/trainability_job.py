@@ -30,7 +30,8 @@ from pathlib import Path
 import polars as pl
 import torch
 
-from pipeline import parquet, provenance
+from pipeline import atomic, parquet, provenance
+from pipeline.artifacts import ArtifactError, set_aside
 from pipeline.runtime import progress
 from pipeline.train import trainability
 from pipeline.train.engine import descend, evaluate, first_divergence, make_optimizer, minibatch_loss, training_steps
@@ -45,10 +46,9 @@ def finished_trials(resume: Path, params: dict) -> dict[float, trainability.Tria
     if not resume.is_file():
         return {}
     try:
-        frame, record = pl.read_parquet(resume), parquet.provenance(resume)
-    except (OSError, ValueError, pl.exceptions.PolarsError) as error:
-        resume.replace(resume.with_name(resume.name + ".unreadable"))
-        print(f"{resume}: unreadable resume state set aside ({error}); the search starts over", flush=True)
+        frame, record = parquet.read(resume), parquet.provenance(resume)
+    except (ArtifactError, ValueError) as error:
+        set_aside(resume, error, "the search starts over")
         return {}
     same = record["params"] == json.loads(json.dumps(params))  # as the record stores them (tuples become lists)
     if not same or record["code_version"] != provenance.code_version():
@@ -163,7 +163,7 @@ def run_job(job: UpdateJob, search: dict, extra_lrs: list[float], out: str, resu
         log(f"H = {h}: largest trainable rate {found.trainable}, largest non-diverging {found.stable}")
     frame = trainability.to_frame(trials)
     job.write(frame, out, state, settings)
-    resume.unlink(missing_ok=True)
+    atomic.remove(resume)
     seconds = sum(t.seconds for t in trials)
     print(f"{name}: {len(trials)} trials, {sum(t.steps for t in trials)} steps in {seconds:.0f} s", flush=True)
     return frame
