@@ -136,6 +136,7 @@ class Storage:
     url: str
     local: bool  # the remote is a folder on this machine
     cache: Path
+    uncached: frozenset[str]  # outputs DVC neither caches nor pushes (cache: false: the git-tracked metrics)
 
     @classmethod
     def of(cls, dvc_args: list[str]) -> Storage:
@@ -146,7 +147,8 @@ class Storage:
             remote = repo.cloud.get_remote(named[-1] if named else None)
         except DvcException as error:
             raise PullError(f"no remote to pull from: {error} (`dvc remote list` names the configured ones)") from error
-        return cls(remote.name, remote.path, remote.fs.protocol == "local", Path(repo.cache.local.path))
+        uncached = frozenset(str(out.def_path) for out in repo.index.outs if not out.use_cache)
+        return cls(remote.name, remote.path, remote.fs.protocol == "local", Path(repo.cache.local.path), uncached)
 
 
 def restored_files(outputs: dict[str, str]) -> list[Path]:
@@ -179,7 +181,7 @@ def pull(dvc_args: list[str]) -> list[str]:
         )
     print(f"fetching into the DVC cache from remote '{name}' ({url}); the workspace is not touched yet", flush=True)
     fetched = subprocess.run([dvc, "fetch", *dvc_args], capture_output=True, text=True)
-    outputs = locked_outputs()
+    outputs = {path: md5 for path, md5 in locked_outputs().items() if path not in storage.uncached}
     missing = missing_objects(outputs, storage.cache)
     if fetched.returncode and not any(cached(md5, storage.cache) for md5 in outputs.values()):
         raise PullError(  # nothing came: the remote could not be read at all

@@ -38,10 +38,12 @@ def test_locked_stages_name_the_lock_file_when_missing_or_empty(tmp_path):
 # A DVC project of one stage (a folder and a file), pushed to a folder remote: what a pull is tried over.
 STAGE = """stages:
   make:
-    cmd: mkdir -p out && echo a > out/a && echo b > out/b && echo c > single
+    cmd: mkdir -p out && echo a > out/a && echo b > out/b && echo c > single && echo 1 > m.json
     outs:
       - out: {persist: true}
       - single: {persist: true}
+    metrics:
+      - m.json: {cache: false}  # git's, never pushed: not missing from the remote
 """
 
 

