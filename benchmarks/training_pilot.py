@@ -6,7 +6,8 @@
         --scale depth=56,... [--targets fig1 fig15 fig16 fig17] [--jobs 2 --threads 1] [--runs-dir results/pilot/...]
 
 Each ``--scale`` overrides keys of the cpu profile's ``train`` section, and ``slow_lr`` the slow rate
-(``training.slow_lr``; Tables 2 and 3 are trainability searches, whose horizons are chosen by their own pilot: README).
+(``training.slow_lr``; Tables 2 and 3 are trainability searches, whose horizons are chosen by their own pilot:
+docs/training.md).
 For every candidate the script expands the runs of the chosen targets exactly as the pipeline does
 (:mod:`pipeline.train.runs`), trains them through the pipeline's own job (:func:`pipeline.train.job.run_job`,
 ``--jobs`` processes of ``--threads`` torch threads, longest first) and computes every claim with

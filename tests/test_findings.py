@@ -1,4 +1,5 @@
-"""The claims metrics file (DVC metrics) and the README's findings table generated from it."""
+"""The claims metrics file (DVC metrics), the findings table of docs/findings.md generated from it, and the README's
+summary of it."""
 
 from __future__ import annotations
 
@@ -9,18 +10,41 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import claims, findings
+from pipeline import claims, findings, targets
 from pipeline.artifacts import ArtifactError
 from tests.conftest import REPO
 
 METRICS = REPO / "figures/claims.cpu.json"
 
 
-def test_the_readme_findings_table_is_the_committed_metrics_file():
+def test_the_findings_table_is_the_committed_metrics_file():
     """Regenerate with `python -m pipeline.findings` after a cpu-profile build; no number is typed by hand."""
     record = json.loads(METRICS.read_text())
     assert record["profile"] == "cpu"
-    assert findings.readme_section((REPO / "README.md").read_text()) == findings.readme_table(record)
+    assert findings.page_section((REPO / findings.PAGE).read_text()) == findings.page_table(record)
+
+
+def test_the_readme_summary_counts_the_findings_table_by_family():
+    """The README's findings at a glance: checks per family and verdict, and a link to the full table. After a
+    rebuild changes a count, copy the rows this test prints into README.md."""
+    counts: dict[str, dict[str, int]] = {}
+    members: dict[str, list[str]] = {}
+    for target, per_target in findings.checks(json.loads(METRICS.read_text())).items():
+        family = targets.FAMILIES[targets.TARGETS[target].family].title
+        members.setdefault(family, []).append(target)
+        tally = counts.setdefault(family, dict.fromkeys(claims.VERDICTS, 0))
+        for check in per_target.values():
+            tally[check["verdict"]] += 1
+    counts["all"] = {v: sum(tally[v] for tally in counts.values()) for v in claims.VERDICTS}
+    rows = [
+        f"| {family}{': ' + ', '.join(members[family]) if family in members else ''} | {sum(tally.values())} | "
+        + " | ".join(str(tally[v]) for v in claims.VERDICTS)
+        + " |"
+        for family, tally in counts.items()
+    ]
+    readme = (REPO / "README.md").read_text()
+    assert [row for row in rows if row not in readme] == [], "\n".join(rows)
+    assert f"]({findings.PAGE})" in readme
 
 
 def test_the_committed_metrics_cover_every_figure_and_table():
@@ -71,7 +95,7 @@ def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
         findings.changed_since("0123abcd", tmp_path)
 
 
-def test_metrics_round_trip_and_readme_rewrite(tmp_path):
+def test_metrics_round_trip_and_page_rewrite(tmp_path):
     table = claims.frame(
         [
             claims.Check.at_least("fig3", "moments grow", "none decades", 5.4, 2, "p"),
@@ -92,17 +116,17 @@ def test_metrics_round_trip_and_readme_rewrite(tmp_path):
         "scale": "reduced training",
     }
     assert record["fig1"]["gap, lr 0.0001"]["verdict"] == "undecided"  # 0.01 is within 2 x 0.006 of 0
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{findings.START}\nold\n{findings.END}\nrest\n")
-    assert findings.update_readme(readme, path) and not findings.update_readme(readme, path)
-    text = readme.read_text()
+    page = tmp_path / "findings.md"
+    page.write_text(f"intro\n{findings.START}\nold\n{findings.END}\nrest\n")
+    assert findings.update_page(page, path) and not findings.update_page(page, path)
+    text = page.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "\nold\n" not in text
     assert "| fig1 | bn \\| best | gap, lr 0.1 = 0.07 ± 0.006 | > 0 | yes | reduced training |" in text
     assert "| fig1 | bn overfits | gap, lr 0.0001 = 0.01 ± 0.006 | > 0 | undecided | reduced training |" in text
     assert "commit `abc123`" in text and "3 claim checks: 2 agree with the paper, 0 disagree, 1 undecided" in text
-    readme.write_text("no markers")
-    with pytest.raises(ValueError, match=r"README\.md: no findings section"):
-        findings.update_readme(readme, path)
+    page.write_text("no markers")
+    with pytest.raises(ValueError, match=r"findings\.md: no findings section"):
+        findings.update_page(page, path)
 
 
 def test_a_rebuild_of_some_targets_is_merged_with_its_own_commit(tmp_path):
@@ -117,16 +141,16 @@ def test_a_rebuild_of_some_targets_is_merged_with_its_own_commit(tmp_path):
     rebuilt = claims.frame([claims.Check.above("fig1", "bn best", "new gap", -0.2, 0, "p", spread=0.01)])
     claims_file = tmp_path / "fig1.parquet"
     rebuilt.write_parquet(claims_file)
-    readme = tmp_path / "README.md"
-    readme.write_text(f"{findings.START}\nold\n{findings.END}\n")
-    findings.main(["--metrics", str(path), "--readme", str(readme), "--merge", str(claims_file), "--commit", "b" * 12])
+    page = tmp_path / "findings.md"
+    page.write_text(f"{findings.START}\nold\n{findings.END}\n")
+    findings.main(["--metrics", str(path), "--page", str(page), "--merge", str(claims_file), "--commit", "b" * 12])
     record = json.loads(path.read_text())
     assert list(record) == ["profile", "commit", "rebuilt", "fig3", "fig1"]  # the targets keep their order
     assert record["commit"] == "a" * 12 and record["rebuilt"] == {"fig1": "b" * 12}
     assert list(record["fig1"]) == ["new gap"] and record["fig1"]["new gap"]["verdict"] == "disagrees"
     assert record["fig1"]["new gap"]["scale"] == "reduced training" and record["fig3"]["none decades"]["value"] == 5.4
     assert findings.commits(record) == {"a" * 12: ["fig3"], "b" * 12: ["fig1"]}
-    assert f"commit `{'a' * 12}` (fig1 rebuilt by commit `{'b' * 12}`)" in readme.read_text()
+    assert f"commit `{'a' * 12}` (fig1 rebuilt by commit `{'b' * 12}`)" in page.read_text()
 
 
 @pytest.mark.workflow

@@ -404,7 +404,7 @@ def test_dvc_push_fresh_clone_pull_trusts_results_and_a_param_change_reruns_only
     clone = base / "clone"
     _run(["git", "clone", "-q", str(work), str(clone)], base)
     assert not (clone / "figures/fig3.svg").exists()
-    fresh = _run([str(BIN / "dvc"), "status"], clone).stdout  # README: what would run, where --dry cannot say
+    fresh = _run([str(BIN / "dvc"), "status"], clone).stdout  # docs/sharing.md: what would run, where --dry cannot say
     assert "figures/fig3.svg" in fresh and "results/data" in fresh
     pulled = _run([sys.executable, "-m", "pipeline.pull"], clone)
     assert "dvc.lock names" in pulled.stdout and "0 local files differ from the lock" in pulled.stdout
