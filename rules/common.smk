@@ -32,11 +32,11 @@ if P["cifar10_root"] is not None:
 DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.json"}
 
 
-def script_code(script, *functions):
-    """The code inputs of a rule: the pipeline modules its adapter script (rules/scripts/<script>) and the registry
-    functions it calls import (pipeline.code_inputs), so a code change reruns exactly the jobs that run it.
+def script_code(script):
+    """The code inputs of a rule: the pipeline modules its adapter script (rules/scripts/<script>) imports
+    (pipeline.code_inputs), so a code change reruns exactly the jobs that run it.
     """
-    return code_inputs.files(f"rules/scripts/{script}", *functions)
+    return code_inputs.files(f"rules/scripts/{script}")
 
 
 # What the pipeline makes, from the registry (pipeline/targets.py): every figure and table.
@@ -265,14 +265,6 @@ def train_recipe(wildcards):
     return train_runs.run_recipe(P, train_runs.Run.parse(wildcards.run).doubling)
 
 
-def step_recipe():
-    """The tracked parameters of jobs that take the first steps of training on the full training set (stability
-    searches, single updates): the training recipe without the data keys, which only size training runs.
-    """
-    recipe = train_runs.run_recipe(P)
-    return {k: v for k, v in recipe.items() if k not in ("train_images", "test_images")}
-
-
 def family_data():
     """Each family's measurement files by kind (pipeline.targets.Family.data); training's are per target
     (unit_data). Checked against the registry, so a family and its files cannot drift apart.
@@ -316,18 +308,8 @@ def unit_data(members):
 
 
 def unit_settings(members):
-    """The parameters a claims or figure job of these targets reads (each target's claim rules, the params.yaml
-    sections its family names, and a training target's runs): a change elsewhere reruns none of its jobs.
-    """
-    family = registry.FAMILIES[members[0].family]
-    settings = {key: params_file.at(P, key) for key in family.settings}
-    settings["figures"] = {
-        t.name: P["figures"][t.name] for t in members if t.name in P["figures"]
-    }
-    if family.name == "training":
-        settings["runs_of"] = members[0].runs
-        settings["experiment"] = train_runs.experiment_params(members[0].runs, P)
-    return settings
+    """The parameters a claims or figure job of these targets reads (pipeline.targets.job_settings)."""
+    return registry.job_settings(members, P)
 
 
 def figure_settings(wildcards):
@@ -342,14 +324,8 @@ def figure_data(wildcards):
     """The files one figure reads: the kinds of its family's data it names (all when none; "table": the table
     its claims job wrote), or a training figure's runs, and its claims file."""
     target = registry.TARGETS[wildcards.figure]
-    data = unit_data([target])
-    if target.reads:
-        data = {
-            kind: f"tables/{target.name}.parquet" if kind == "table" else data[kind]
-            for kind in target.reads
-        }
     return {
-        **data,
+        **target.figure_data(unit_data([target])),
         "claims": CLAIM_FILE[target.name],
         "verdicts": claims_markdown(target),
     }

@@ -18,7 +18,7 @@ rule stability_search:
     resources:
         gpu=TRAIN_GPUS,
     params:
-        recipe=step_recipe(),
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
         search={key: P["stability"][key] for key in ("lrs", "steps")},
         profile=PROFILE,

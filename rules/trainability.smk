@@ -19,7 +19,7 @@ rule trainability_search:
     resources:
         gpu=TRAIN_GPUS,
     params:
-        recipe=step_recipe(),
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
         search={
             key: P["trainability"][key]

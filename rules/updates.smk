@@ -19,7 +19,7 @@ rule diverging_update:
         gpu=TRAIN_GPUS,
     params:
         settings=lookup(dpath="updates/fig5", within=P),
-        recipe=step_recipe(),
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
         stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
         profile=PROFILE,
@@ -44,7 +44,7 @@ rule batch_landscape:
         gpu=TRAIN_GPUS,
     params:
         settings=lookup(dpath="updates/fig24", within=P),
-        recipe=step_recipe(),
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
         profile=PROFILE,
     script:

@@ -217,21 +217,18 @@ def test_sweep_and_execution_edits_retrain_no_finished_run(smoke_run, edit, new_
         assert _nothing_to_do(dry_run), counts
 
 
+FIGURE_JOBS = {f"figure_{family}" for family in targets.FAMILIES if targets.figures(family)}
+CLAIMS_JOBS = {f"claims_{unit}" for unit, _ in targets.claim_units()}
+
+
 @pytest.mark.parametrize(
     ("module", "rerun"),
     [
-        ("pipeline/plots/stability.py", {"figure_stability"}),  # a leaf: one figure
-        (
-            "pipeline/analysis/channels.py",  # imported by the gradient and activation analyses and their plots
-            {
-                "claims_gradients",
-                "claims_activations",
-                "table_gradients",
-                "figure_gradients",
-                "figure_activations",
-                "claims",
-            },
-        ),
+        # a plot module: every figure job imports it (pipeline/plots/figures.py maps each figure to its function),
+        # and nothing that measures or decides
+        ("pipeline/plots/stability.py", FIGURE_JOBS),
+        # imported by the gradient and activation analyses, so by every claims job (pipeline/analysis/decisions.py)
+        ("pipeline/analysis/channels.py", CLAIMS_JOBS | FIGURE_JOBS | {"table_gradients", "claims"}),
         (
             "pipeline/updates/steps.py",  # the single updates, and the searches that reuse their job
             {
