@@ -8,7 +8,7 @@ rule probe_moments:
         provenance=DATA["provenance"],
         code=script_code("probe_moments.py"),
     output:
-        "results/{profile}/moments/{variant}-d{depth}-s{seed}.parquet",
+        moments="results/{profile}/moments/{variant}-d{depth}-s{seed}.parquet",
     log:
         "logs/{profile}/moments/{variant}-d{depth}-s{seed}.log",
     conda:

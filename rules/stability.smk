@@ -9,7 +9,7 @@ rule stability_search:
         provenance=DATA["provenance"],
         code=script_code("stability_search.py"),
     output:
-        "results/{profile}/stability/{variant}-d{depth}-s{seed}.parquet",
+        search="results/{profile}/stability/{variant}-d{depth}-s{seed}.parquet",
     log:
         "logs/{profile}/stability/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -20,7 +20,7 @@ rule stability_search:
     params:
         recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
-        search={key: P["stability"][key] for key in ("lrs", "steps")},
+        settings={key: P["stability"][key] for key in ("lrs", "steps")},
         profile=PROFILE,
     script:
         "scripts/stability_search.py"

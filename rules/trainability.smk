@@ -10,7 +10,7 @@ rule trainability_search:
         provenance=DATA["provenance"],
         code=script_code("trainability_search.py"),
     output:
-        "results/{profile}/trainability/{variant}-d{depth}-s{seed}.parquet",
+        search="results/{profile}/trainability/{variant}-d{depth}-s{seed}.parquet",
     log:
         "logs/{profile}/trainability/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -21,17 +21,7 @@ rule trainability_search:
     params:
         recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
-        search={
-            key: P["trainability"][key]
-            for key in (
-                "grid",
-                "horizons",
-                "test_images",
-                "chance_sigmas",
-                "warm_steps",
-            )
-        },
-        extra_lrs=app_j_rates,
+        settings=trainability_settings,
         state=lambda wildcards: f"results/{wildcards.profile}/trainability-state/"
         f"{wildcards.variant}-d{wildcards.depth}-s{wildcards.seed}.parquet",
         profile=PROFILE,

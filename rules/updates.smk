@@ -18,10 +18,12 @@ rule diverging_update:
     resources:
         gpu=TRAIN_GPUS,
     params:
-        settings=lookup(dpath="updates/fig5", within=P),
+        settings={
+            **P["updates"]["fig5"],
+            "stem_is_layer_1": P["contradictions"]["stem_is_layer_1"],
+        },
         recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
-        stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
         profile=PROFILE,
     script:
         "scripts/diverging_update.py"
@@ -34,7 +36,7 @@ rule batch_landscape:
         provenance=DATA["provenance"],
         code=script_code("batch_landscape.py"),
     output:
-        "results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.parquet",
+        landscape="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.parquet",
     log:
         "logs/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.log",
     conda:

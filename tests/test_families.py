@@ -23,6 +23,7 @@ from pipeline.probes.job import ProbeJob
 from pipeline.rmt import experiments
 from pipeline.train import job as train_job
 from pipeline.train import runs, stability_job, trainability_job
+from pipeline.train.step_job import StepJob
 from pipeline.updates import job as update_job
 from tests.conftest import REPO, write_fake_cifar
 
@@ -59,25 +60,24 @@ class Workspace:
             checkpoints.save(checkpoints.initial_state(variant, entry, self.p["model"], depth, seed), path)
         return path
 
-    def probe(self, variant: str, depth: int | None = None) -> ProbeJob:
-        depth = depth or self.p["model"]["depth"]
+    def probe(self, variant: str, depth: int, outputs: dict[str, str]) -> ProbeJob:
         checkpoint = self.checkpoint(variant, depth, self.p["probes"]["seed"])
         stem = self.p["contradictions"]["stem_is_layer_1"]
-        return ProbeJob(checkpoint, str(self.npz), str(self.provenance), self.p["probes"], stem, PROFILE)
+        return ProbeJob(checkpoint, str(self.npz), str(self.provenance), self.p["probes"], stem, outputs, PROFILE)
 
-    def updates(self, variant: str, depth: int, seed: int) -> update_job.UpdateJob:
+    def steps_job(self, variant: str, depth: int, seed: int, settings: dict, outputs: dict, state=None) -> StepJob:
         checkpoint = self.checkpoint(variant, depth, seed)
-        return update_job.UpdateJob(checkpoint, str(self.npz), str(self.provenance), self.steps, PROFILE)
+        return StepJob(checkpoint, str(self.npz), str(self.provenance), self.steps, settings, outputs, PROFILE, state)
 
-    def moments(self, variant: str, depth: int | None = None) -> str:
+    def moments(self, variant: str, depth: int) -> str:
         out = self.path(f"moments/{variant}-d{depth}.parquet")
         if not Path(out).exists():
-            moments.run(self.probe(variant, depth), out)
+            moments.run(self.probe(variant, depth, {"moments": out}))
         return out
 
     def probe_outputs(self, probe, variant: str) -> dict[str, str]:
         outs = {kind: self.path(f"{probe.__name__}/{variant}.{kind}.parquet") for kind in probe.OUTPUTS}
-        probe.run(self.probe(variant), outs)
+        probe.run(self.probe(variant, self.p["model"]["depth"], outs))
         return outs
 
     def family_data(self, family: str) -> dict:
@@ -102,15 +102,15 @@ class Workspace:
         if family == "updates":
             u = self.p["updates"]
             depth, seed = self.p["model"]["depth"], u["seed"]
-            fig5 = u["fig5"]
             outs = {kind: self.path(f"updates/fig5.{kind}.parquet") for kind in ("path", "moments")}
-            stem = self.p["contradictions"]["stem_is_layer_1"]
-            update_job.diverging(self.updates(fig5["variant"], depth, seed), fig5, stem, outs)
+            fig5 = {**u["fig5"], "stem_is_layer_1": self.p["contradictions"]["stem_is_layer_1"]}
+            update_job.run_diverging_update(self.steps_job(fig5["variant"], depth, seed, fig5, outs))
             landscapes = []
             for network in u["fig24"]["networks"]:
                 landscapes.append(self.path(f"updates/{network['variant']}.landscape.parquet"))
-                job = self.updates(network["variant"], depth, seed)
-                update_job.batch_landscape(job, network["lr"], u["fig24"], landscapes[-1])
+                settings = {**u["fig24"], "lr": network["lr"]}
+                job = self.steps_job(network["variant"], depth, seed, settings, {"landscape": landscapes[-1]})
+                update_job.run_batch_landscape(job)
             return {**outs, "landscapes": landscapes}
         if family == "stability":
             s = self.p["stability"]
@@ -119,8 +119,8 @@ class Workspace:
                 for depth in s["depths"]:
                     for seed in s["seeds"]:
                         searches.append(self.path(f"stability/{variant}-d{depth}-s{seed}.parquet"))
-                        job = self.updates(variant, depth, seed)
-                        stability_job.run_job(job, s["lrs"], s["steps"], searches[-1])
+                        settings = {"lrs": s["lrs"], "steps": s["steps"]}
+                        stability_job.run(self.steps_job(variant, depth, seed, settings, {"search": searches[-1]}))
             _, unnormalized = s["variants"]  # its variance growth at each depth
             return {"searches": searches, "moments": [self.moments(unnormalized, d) for d in s["depths"]]}
         if family == "trainability":
@@ -131,9 +131,11 @@ class Workspace:
             for variant, depth in trainability_rows.searches(t, self.p["variants"]):
                 searches.append(self.path(f"trainability/{variant}-d{depth}.parquet"))
                 extra = app_j["lrs"] if (variant, depth) == (app_j["variant"], app_j["depth"]) else []
-                job = self.updates(variant, depth, t["seed"])
+                settings = {**{k: t[k] for k in keys}, "extra_lrs": extra}
                 state = self.path(f"trainability-state/{variant}-d{depth}.parquet")
-                trainability_job.run_job(job, {k: t[k] for k in keys}, extra, searches[-1], state)
+                trainability_job.run(
+                    self.steps_job(variant, depth, t["seed"], settings, {"search": searches[-1]}, state)
+                )
             return {"searches": searches}
         raise KeyError(family)
 
@@ -146,9 +148,8 @@ class Workspace:
                 outputs = {"metrics": metrics[-1], "weights": self.path(f"train/{run.name}.pt")}
                 initial = self.checkpoint(run.variant, run.depth, run.seed)
                 state = self.path(f"train-state/{run.name}.pt")
-                train_job.run_job(
-                    run, self.train, PROFILE, initial, str(self.npz), str(self.provenance), outputs, state
-                )
+                data = (str(self.npz), str(self.provenance))
+                train_job.run_job(train_job.TrainJob(run, initial, *data, self.train, outputs, state, PROFILE))
         return {"metrics": metrics}
 
 

@@ -16,7 +16,7 @@ from pipeline.train import stability, stability_job
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
-from pipeline.updates.job import UpdateJob
+from pipeline.train.step_job import StepJob
 
 GRID = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 
@@ -171,8 +171,9 @@ def test_a_k_beyond_one_epoch_stops_the_search_with_the_key_before_any_trial(fak
     checkpoint = tmp_path / "bn-d8-s0.pt"
     checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), checkpoint)
     settings = {**params["train"], "weight_decay": params["contradictions"]["weight_decay"]}
-    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
     out = tmp_path / "search.parquet"
+    search = {"lrs": GRID, "steps": [1, 3]}
+    job = StepJob(str(checkpoint), str(npz), str(provenance), settings, search, {"search": str(out)}, "t")
     with pytest.raises(ValueError, match=r"key 'stability.steps': K = 3 needs more than the 2 mini-batches"):
-        stability_job.run_job(job, GRID, [1, 3], str(out))
+        stability_job.run(job)
     assert not out.exists()

@@ -13,7 +13,7 @@ import torch
 from pipeline import checkpoints, cifar10, parquet
 from pipeline.analysis import trainability as analysis
 from pipeline.train import trainability, trainability_job
-from pipeline.updates.job import UpdateJob
+from pipeline.train.step_job import StepJob
 
 GRID = [3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
 CEILING = 0.12
@@ -208,9 +208,11 @@ def test_the_job_searches_a_warm_started_and_an_alternating_network(fake_cifar, 
         checkpoint = tmp_path / f"{variant}-d8-s0.pt"
         state = checkpoints.initial_state(variant, params["variants"][variant], params["model"], 8, 0)
         checkpoints.save(state, checkpoint)
-        job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
         outputs[variant] = tmp_path / f"{variant}.parquet"
-        trainability_job.run_job(job, search, extra, str(outputs[variant]), tmp_path / f"{variant}.state.parquet")
+        state = str(tmp_path / f"{variant}.state.parquet")
+        job = StepJob(str(checkpoint), str(npz), str(provenance), settings, {**search, "extra_lrs": extra},
+                      {"search": str(outputs[variant])}, "t", state)  # fmt: skip
+        trainability_job.run(job)
     warm, alternating = (parquet.provenance(outputs[v])["params"] for v in ("warm_start", "alternating"))
     assert warm["warm_steps"] == 2 and alternating["warm_steps"] == 0 and alternating["extra_lrs"] == [1e4]
     for variant, path in outputs.items():
@@ -238,10 +240,11 @@ def test_the_warm_phase_is_the_start_of_every_trial(fake_cifar, params, tmp_path
         return 0.0, 0.1 if len(seen) == 1 else 0.5  # the first trial at chance, the next trainable
 
     monkeypatch.setattr(trainability_job, "evaluate", evaluate)
-    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
     for n, grid in enumerate(([1e-12, 0.5], [1e-12])):
-        out = tmp_path / f"w{n}.parquet"
-        trainability_job.run_job(job, {**search, "grid": grid}, [], str(out), tmp_path / "state.parquet")
+        outputs = {"search": str(tmp_path / f"w{n}.parquet")}
+        searched = {**search, "grid": grid, "extra_lrs": []}
+        trainability_job.run(StepJob(str(checkpoint), str(npz), str(provenance), settings, searched, outputs, "t",
+                                     str(tmp_path / "state.parquet")))  # fmt: skip
     moved, second, alone = seen
     fresh, _ = checkpoints.load_model(checkpoint)
 
@@ -258,10 +261,10 @@ def test_a_killed_search_resumes_after_its_last_finished_trial(fake_cifar, param
     checkpoint = tmp_path / "bn-d8-s0.pt"
     checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), checkpoint)
     settings = {**params["train"], "weight_decay": params["contradictions"]["weight_decay"]}
-    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
     search = {"grid": [1e-4, 1e-3, 0.01, 0.1], "horizons": [1, 2], "test_images": 40, "chance_sigmas": 3.0}
-    search["warm_steps"] = 1
+    search |= {"warm_steps": 1, "extra_lrs": []}
     out, state = tmp_path / "out.parquet", tmp_path / "state.parquet"
+    job = StepJob(str(checkpoint), str(npz), str(provenance), settings, search, {"search": str(out)}, "t", str(state))
     ran = []
     timed = trainability.timed
 
@@ -279,23 +282,23 @@ def test_a_killed_search_resumes_after_its_last_finished_trial(fake_cifar, param
 
     monkeypatch.setattr(trainability, "timed", killed_after(2))
     with pytest.raises(KeyboardInterrupt):
-        trainability_job.run_job(job, search, [], str(out), state)
+        trainability_job.run(job)
     assert (
         not out.exists() and len(trainability.from_frame(pl.read_parquet(state).drop("variant", "depth", "seed"))) == 2
     )
     first_two = list(ran)
     monkeypatch.setattr(trainability, "timed", killed_after(100))
-    trainability_job.run_job(job, search, [], str(out), state)
+    trainability_job.run(job)
     assert ran[:2] == first_two and not set(ran[2:]) & set(first_two)  # no finished trial ran again
     assert not state.exists()
     resumed = trainability.from_frame(pl.read_parquet(out).drop("variant", "depth", "seed"))
     ran.clear()
     out.unlink()
     monkeypatch.setattr(trainability, "timed", killed_after(100))
-    trainability_job.run_job(job, search, [], str(out), state)
+    trainability_job.run(job)
     fresh = trainability.from_frame(pl.read_parquet(out).drop("variant", "depth", "seed"))
     same = [(t.lr, t.steps, t.diverged_step, t.accuracy) for t in fresh]
     assert [(t.lr, t.steps, t.diverged_step, t.accuracy) for t in resumed] == same  # resumed = uninterrupted
     state.write_bytes(b"PAR1 truncated")
-    trainability_job.run_job(job, search, [], str(out), state)
+    trainability_job.run(job)
     assert (tmp_path / "state.parquet.unreadable").exists()  # set aside, and the search ran from scratch

@@ -230,7 +230,7 @@ CLAIMS_JOBS = {f"claims_{unit}" for unit, _ in targets.claim_units()}
         # imported by the gradient and activation analyses, so by every claims job (pipeline/analysis/decisions.py)
         ("pipeline/analysis/channels.py", CLAIMS_JOBS | FIGURE_JOBS | {"table_gradients", "claims"}),
         (
-            "pipeline/updates/steps.py",  # the single updates, and the searches that reuse their job
+            "pipeline/train/step_job.py",  # the job of the single updates and of the searches
             {
                 "diverging_update",
                 "batch_landscape",
