@@ -4,12 +4,12 @@
 
 rule stability_search:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("stability_search.py"),
     output:
-        search="results/{profile}/stability/{variant}-d{depth}-s{seed}.parquet",
+        search=layout.STABILITY_SEARCH,
     log:
         "logs/{profile}/stability/{variant}-d{depth}-s{seed}.log",
     conda:

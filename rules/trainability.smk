@@ -5,12 +5,12 @@
 
 rule trainability_search:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("trainability_search.py"),
     output:
-        search="results/{profile}/trainability/{variant}-d{depth}-s{seed}.parquet",
+        search=layout.TRAINABILITY_SEARCH,
     log:
         "logs/{profile}/trainability/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -22,8 +22,9 @@ rule trainability_search:
         recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
         settings=trainability_settings,
-        state=lambda wildcards: f"results/{wildcards.profile}/trainability-state/"
-        f"{wildcards.variant}-d{wildcards.depth}-s{wildcards.seed}.parquet",
+        state=lambda wildcards: layout.TRAINABILITY_STATE.format(
+            **dict(wildcards.items())
+        ),
         profile=PROFILE,
     script:
         "scripts/trainability_search.py"

@@ -3,13 +3,12 @@
 
 rule diverging_update:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("diverging_update.py"),
     output:
-        path="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.path.parquet",
-        moments="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.moments.parquet",
+        **layout.kinds(layout.UPDATE, ("path", "moments")),
     log:
         "logs/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.diverging.log",
     conda:
@@ -31,12 +30,12 @@ rule diverging_update:
 
 rule batch_landscape:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("batch_landscape.py"),
     output:
-        landscape="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.parquet",
+        **layout.kinds(layout.UPDATE, ("landscape",)),
     log:
         "logs/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.log",
     conda:
