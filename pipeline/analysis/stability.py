@@ -261,9 +261,9 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
     search, rules = settings["stability"], dict(settings["figures"]["stability"])
     found = rates(parquet.read_all(data.searches), search["lrs"], search["steps"])
     growth = variance_growth(parquet.read_all(data.moments))
-    frame = table(found, growth, search["variants"][1])
+    normalized, unnormalized = search["variants"]
+    frame = table(found, growth, unnormalized)
     record = parquet.combined_provenance(data.searches, ("variant", "depth", "seed"))
-    normalized = search["variants"][0]
     depth = training_depth({"train": {"depth": settings["train/depth"]}, "model": {"depth": settings["model/depth"]}})
     training = {"depth": depth, "lr": settings["variants"][normalized]["lr"]}
     checks = [*claims(frame, growth, rules, dict(search), profile), premise(frame, rules, search, training, profile)]

@@ -114,24 +114,26 @@ def _centered_note(points: pl.DataFrame) -> list[str]:
     ]
 
 
-def _histogram_figure(figure: str, shown_variant: int, data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
-    """Fig. 13 or 14: the histograms of the compared pair's variant ``shown_variant`` (0: normalized, 1: not)."""
+def _histogram_figure(figure: str, variant: str, data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
+    """Fig. 13 or 14: the histograms of one variant of the compared pair."""
     record = parquet.combined_provenance(data.histograms)
     hist = parquet.read_all(data.histograms)
     rules = settings["figures"]["fig13"]
     summary = analysis.layer_shapes(analysis.channel_shapes(hist, rules["mode_min_height"], rules["mode_min_dip"]))
     shown = analysis.representative(hist, 4, max(1, hist["bin"].n_unique() // 64))
-    return histograms(shown, summary, settings["probes/variants"][shown_variant], figure, claims, record)
+    return histograms(shown, summary, variant, figure, claims, record)
 
 
 def draw_fig13(data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
     """Fig. 13: the unnormalized network's activation histograms (``data.histograms``)."""
-    return _histogram_figure("fig13", 1, data, settings, claims)
+    _, unnormalized = settings["probes/variants"]
+    return _histogram_figure("fig13", unnormalized, data, settings, claims)
 
 
 def draw_fig14(data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
     """Fig. 14: the normalized network's activation histograms (``data.histograms``)."""
-    return _histogram_figure("fig14", 0, data, settings, claims)
+    normalized, _ = settings["probes/variants"]
+    return _histogram_figure("fig14", normalized, data, settings, claims)
 
 
 def draw_fig18(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
