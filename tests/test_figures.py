@@ -8,7 +8,7 @@ import pytest
 from pipeline import claims
 from pipeline.plots import moments as moments_plot
 from pipeline.plots import render
-from tests.test_moments import _summary
+from tests.conftest import moment_summary
 
 PROVENANCE = {
     "profile": "smoke",
@@ -21,7 +21,7 @@ PROVENANCE = {
 def _chart():
     from pipeline.analysis import moments
 
-    summary = _summary(4.0, 0.3)
+    summary = moment_summary(4.0, 0.3)
     table = claims.frame(moments.claims(summary, "bn", "none", 2.0, 1.0, "smoke"))
     return moments_plot.chart(summary, table, PROVENANCE), table
 
