@@ -122,12 +122,8 @@ def claims_of(params: dict, targets: list[str], where: Path) -> list[claims.Chec
     for name in targets:
         entry = registry.TARGETS[name].runs
         data = SimpleNamespace(metrics=[str(where / f"{r.name}.parquet") for r in runs.experiment_runs(entry, params)])
-        settings = {
-            "runs_of": entry,
-            "experiment": runs.experiment_params(entry, params),
-            "figures": {name: params["figures"][name]},
-        }
-        checks += training.decide(data, settings, [name], "cpu").checks[name]
+        settings = registry.job_settings([registry.TARGETS[name]], params)
+        checks += training.decide(data, settings, [name]).checks[name]
     return checks
 
 

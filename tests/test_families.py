@@ -173,8 +173,8 @@ def test_every_claims_unit_decides_and_every_figure_draws(workspace, unit, membe
             "table_parquets": [workspace.path(f"tables/{t.name}.parquet") for t in made],  # figure_data's path
         }
     )
-    decision = decisions.decide(family, Namedlist(fromdict=data), settings, [t.name for t in members], PROFILE)
-    checks = claims.write_decision(decision, outputs)
+    decision = decisions.decide(family, Namedlist(fromdict=data), settings, [t.name for t in members])
+    checks = claims.write_decision(decision, outputs, PROFILE)
     assert set(checks["target"]) == {t.name for t in members}, unit
     assert set(checks["verdict"]) <= {"agrees", "disagrees", "undecided"}
     for target in members:

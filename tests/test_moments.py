@@ -76,11 +76,11 @@ def test_fitted_decades_recovers_an_exponential_and_ignores_alternation():
 
 
 def test_claims_agree_only_when_the_data_says_so():
-    good = analysis.claims(moment_summary(4.0, 0.3), "bn", "none", 2.0, 1.0, "cpu")
+    good = analysis.claims(moment_summary(4.0, 0.3), "bn", "none", 2.0, 1.0)
     assert len(good) == 4 and all(c.agrees for c in good)
     assert {round(c.value, 6) for c in good} == {4.0, 0.3}  # the stem (1e-9 here) does not count
-    flat = analysis.claims(moment_summary(0.5, 0.3), "bn", "none", 2.0, 1.0, "cpu")
+    flat = analysis.claims(moment_summary(0.5, 0.3), "bn", "none", 2.0, 1.0)
     assert [c.agrees for c in flat if c.quantity.startswith("none")] == [False, False]
-    growing_bn = analysis.claims(moment_summary(4.0, 2.0), "bn", "none", 2.0, 1.0, "cpu")
+    growing_bn = analysis.claims(moment_summary(4.0, 2.0), "bn", "none", 2.0, 1.0)
     assert [c.agrees for c in growing_bn if c.quantity.startswith("bn")] == [False, False]
     assert all(math.isfinite(c.value) and c.target == "fig3" for c in good + flat)

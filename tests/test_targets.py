@@ -70,7 +70,7 @@ def test_every_target_reaches_its_functions_by_import():
     with pytest.raises(KeyError, match=r"pipeline/plots/figures\.py"):
         figures.draw("fig99", {}, {}, None)
     with pytest.raises(KeyError, match=r"pipeline/analysis/decisions\.py"):
-        decisions.decide("nothing", {}, {}, [], "smoke")
+        decisions.decide("nothing", {}, {}, [])
 
 
 def test_claim_units_keep_the_order_of_the_claims_table():

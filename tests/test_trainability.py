@@ -127,7 +127,7 @@ RULES2 = {"max_grid_steps": 1, "unnormalized": "none", "both_moments": "mu_s", "
 def _table2(answers):
     table = analysis.answers(_searches(answers), analysis.table_rows("table2", SECTION, VARIANTS), SECTION, CEILING)
     rows = analysis.Rows(table, "table2")
-    return {c.claim + c.quantity[:12]: c for c in analysis.table2_claims(rows, RULES2, GRID, "t")}
+    return {c.claim + c.quantity[:12]: c for c in analysis.table2_claims(rows, RULES2, GRID)}
 
 
 def test_table2_claims_agree_disagree_and_stay_undecided_when_an_answer_moves_with_the_horizon():
@@ -169,7 +169,7 @@ def test_table3_reads_app_j_rates_and_the_orderings_at_the_paper_depths():
     table = analysis.answers(frame, analysis.table_rows("table3", SECTION, VARIANTS), SECTION, CEILING)
     rules = {"max_grid_steps": 1, "shallow_vs_deep": ["32", "56"], "warm_vs_cold": ["warm", "cold"]}
     rules["bn_vs_alternating"] = ["bn", "alt"]
-    checks = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION, "t")
+    checks = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION)
     assert [c.verdict for c in checks] == ["agrees"] * len(checks)
     assert [c.value for c in checks[-5:-2]] == pytest.approx([1.0, 2.0, 1.0])
     assert "ResNet-32/56, H = 100 steps" in checks[-5].quantity
@@ -179,7 +179,7 @@ def test_table3_reads_app_j_rates_and_the_orderings_at_the_paper_depths():
     cold = {**answers, ("warm_start", 110): None, ("none", 110): None}  # neither trains within H: no ordering
     frame = _searches({k: {50: v, 100: v} for k, v in cold.items()})
     table = analysis.answers(frame, analysis.table_rows("table3", SECTION, VARIANTS), SECTION, CEILING)
-    warm = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION, "t")[-4]
+    warm = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION)[-4]
     assert warm.claim.startswith("warm-starting") and warm.value == 0 and warm.verdict == "undecided"
     assert warm.unsettled == "every answer is below the grid (none trains within H)"
 
@@ -188,13 +188,13 @@ def test_app_j_rates_are_undecided_when_their_divergence_moves_with_the_horizon(
     late = trainability.Trial(3.0, 80, 79, 1e4, {50: 0.1})  # stable for 50 steps, diverged by 100
     early = trainability.Trial(10.0, 2, 1, 1e5, {})
     search = trainability.to_frame([late, early]).with_columns(variant=pl.lit("bn"), depth=pl.lit(110))
-    low, high = analysis.stability_claims(search, SECTION["table3"]["stability"], [50, 100], "t")
+    low, high = analysis.stability_claims(search, SECTION["table3"]["stability"], [50, 100])
     assert not low.agrees and low.verdict == "undecided" and low.unsettled == "the divergence moves with H: step 79"
     assert high.verdict == "agrees" and high.quantity.startswith("bn at lr 10: diverged within 100 steps (step 1)")
     unfinished = trainability.to_frame([trainability.Trial(3.0, 50, None, None, {50: 0.1}), early])
     with pytest.raises(ValueError, match="did not run 100 steps"):
         analysis.stability_claims(unfinished.with_columns(variant=pl.lit("bn"), depth=pl.lit(110)),
-                                  SECTION["table3"]["stability"], [50, 100], "t")  # fmt: skip
+                                  SECTION["table3"]["stability"], [50, 100])  # fmt: skip
 
 
 def test_the_job_searches_a_warm_started_and_an_alternating_network(fake_cifar, params, tmp_path):

@@ -8,5 +8,5 @@ from pipeline.runtime import logged
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     p = sm.params
-    decision = decisions.decide(p.family, sm.input, p.settings, list(p.targets), p.profile)
-    print(claims.markdown(claims.write_decision(decision, sm.output)))
+    decision = decisions.decide(p.family, sm.input, p.settings, list(p.targets))
+    print(claims.markdown(claims.write_decision(decision, sm.output, p.profile)))
