@@ -95,13 +95,16 @@ rule init_probes:
                 "summands",
             )
         ],
-        [probe_files("activations", kind) for kind in ("histograms", "mean_gradients")],
+        [
+            probe_files(layout.ACTIVATIONS, kind)
+            for kind in ("histograms", "mean_gradients")
+        ],
         STABILITY["moments"],
 
 
 rule training_runs:
     input:
-        [f"results/{PROFILE}/train/{run.name}.parquet" for run in TRAIN_RUNS],
+        [layout.TRAIN_METRICS.format(profile=PROFILE, run=r.name) for r in TRAIN_RUNS],
 
 
 rule single_updates:

@@ -41,20 +41,19 @@ def one(family: str, variant: str) -> dict:
             ),
             ckpt,
         )
+        probe = {"moments": moments, "gradients": gradients, "activations": activations}[family]
+        kinds = ("moments",) if family == "moments" else probe.OUTPUTS
         job = ProbeJob(
             str(ckpt),
             str(DATA / "cifar10.npz"),
             str(DATA / "cifar10.json"),
             p["probes"],
             p["contradictions"]["stem_is_layer_1"],
+            {k: str(Path(tmp, f"{k}.parquet")) for k in kinds},
             "cpu",
         )
         start = time.perf_counter()
-        if family == "moments":
-            moments.run(job, str(Path(tmp, "m.parquet")))
-        else:
-            probe = {"gradients": gradients, "activations": activations}[family]
-            probe.run(job, {k: str(Path(tmp, f"{k}.parquet")) for k in probe.OUTPUTS})
+        probe.run(job)
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

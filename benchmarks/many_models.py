@@ -17,7 +17,7 @@ from pathlib import Path
 
 from train_speed import parser, setup, timed  # benchmarks/ is the script's folder
 
-from pipeline import checkpoints, models
+from pipeline import checkpoints
 from pipeline.train import packed
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.runs import Run
@@ -36,7 +36,7 @@ def one_at_a_time(variant, p, args, recipe, speed, data, device) -> None:
 
 def packed_together(variant, p, args, recipe, data, device) -> None:
     runs = [Run(variant, args.depth, p["variants"][variant]["lr"], 1, seed) for seed in range(args.models)]
-    model = models.build(p["variants"][variant], p["model"], args.depth, pack=args.models)
+    model = packed.build(p["variants"][variant], p["model"], args.depth, args.models)
     states = [checkpoints.initial_model(variant, p, args.depth, r.seed, "cpu").state_dict() for r in runs]
     model.load_state_dict(packed.pack_state(states))
     packed.train_packed(runs, recipe, model.to(device), data, log=lambda _line: None, test=False)

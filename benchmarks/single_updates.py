@@ -18,24 +18,27 @@ import torch
 
 from pipeline import checkpoints, config
 from pipeline.train import runs
+from pipeline.train.step_job import StepJob
 from pipeline.updates import job as update_job
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "results/data"
 
 
-def job_for(p: dict, variant: str, folder: str) -> update_job.UpdateJob:
-    """An UpdateJob on a freshly built initial checkpoint of ``variant`` (ResNet of model.depth, updates.seed)."""
+def job_for(p: dict, variant: str, folder: str, settings: dict, outputs: dict[str, str]) -> StepJob:
+    """A StepJob on a freshly built initial checkpoint of ``variant`` (ResNet of model.depth, updates.seed)."""
     path = Path(folder, f"{variant}.pt")
     state = checkpoints.initial_state(
         variant, p["variants"][variant], p["model"], p["model"]["depth"], p["updates"]["seed"]
     )
     checkpoints.save(state, path)
-    return update_job.UpdateJob(
+    return StepJob(
         str(path),
         str(DATA / "cifar10.npz"),
         str(DATA / "cifar10.json"),
-        {**runs.run_recipe(p), **runs.Execution.from_params(p).train_settings()},
+        {**runs.step_recipe(p), **runs.Execution.from_params(p).train_settings()},
+        settings,
+        outputs,
         "cpu",
     )
 
@@ -49,21 +52,17 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        info = update_job.diverging(
-            job_for(p, u["fig5"]["variant"], tmp),
-            u["fig5"],
-            p["contradictions"]["stem_is_layer_1"],
-            {"path": str(Path(tmp, "path.parquet")), "moments": str(Path(tmp, "moments.parquet"))},
-        )
+        fig5 = {**u["fig5"], "stem_is_layer_1": p["contradictions"]["stem_is_layer_1"]}
+        outputs = {"path": str(Path(tmp, "path.parquet")), "moments": str(Path(tmp, "moments.parquet"))}
+        info = update_job.run_diverging_update(job_for(p, u["fig5"]["variant"], tmp, fig5, outputs))
         print(
             f"  fig5/6 {u['fig5']['variant']} lr {u['fig5']['lr']:g}: {time.perf_counter() - start:.1f} s "
             f"(diverged after update {info['step']})"
         )
         for network in u["fig24"]["networks"]:
             start = time.perf_counter()
-            update_job.batch_landscape(
-                job_for(p, network["variant"], tmp), network["lr"], u["fig24"], str(Path(tmp, "landscape.parquet"))
-            )
+            settings, outputs = {**u["fig24"], "lr": network["lr"]}, {"landscape": str(Path(tmp, "landscape.parquet"))}
+            update_job.run_batch_landscape(job_for(p, network["variant"], tmp, settings, outputs))
             print(f"  fig24 {network['variant']} lr {network['lr']:g}: {time.perf_counter() - start:.1f} s")
 
 

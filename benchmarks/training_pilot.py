@@ -69,22 +69,15 @@ def train_one(run_name: str, settings: dict, init: str, where: str, threads: int
     """Train one run in this worker process (its log beside its metrics); returns (name, wall seconds)."""
     import torch
 
-    from pipeline.train.job import run_job
+    from pipeline.train.job import TrainJob, run_job
 
     torch.set_num_threads(threads)
     where = Path(where)
     start = time.perf_counter()
     with open(where / f"{run_name}.log", "a") as log, contextlib.redirect_stdout(log):
-        run_job(
-            runs.Run.parse(run_name),
-            settings,
-            "cpu",
-            init,
-            str(DATA),
-            str(PROVENANCE),
-            {"metrics": str(where / f"{run_name}.parquet"), "weights": str(where / f"{run_name}.pt")},
-            where / f"{run_name}.state.pt",
-        )
+        outputs = {"metrics": str(where / f"{run_name}.parquet"), "weights": str(where / f"{run_name}.pt")}
+        state = str(where / f"{run_name}.state.pt")
+        run_job(TrainJob(runs.Run.parse(run_name), init, str(DATA), str(PROVENANCE), settings, outputs, state, "cpu"))
     return run_name, time.perf_counter() - start
 
 
@@ -129,12 +122,8 @@ def claims_of(params: dict, targets: list[str], where: Path) -> list[claims.Chec
     for name in targets:
         entry = registry.TARGETS[name].runs
         data = SimpleNamespace(metrics=[str(where / f"{r.name}.parquet") for r in runs.experiment_runs(entry, params)])
-        settings = {
-            "runs_of": entry,
-            "experiment": runs.experiment_params(entry, params),
-            "figures": {name: params["figures"][name]},
-        }
-        checks += training.decide(data, settings, [name], "cpu").checks[name]
+        settings = registry.job_settings([registry.TARGETS[name]], params)
+        checks += training.decide(data, settings, [name]).checks[name]
     return checks
 
 

@@ -15,8 +15,6 @@ import hashlib
 import json
 import pickle
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -199,29 +197,6 @@ def check_manifest(root: str | Path, sums: dict[str, str]) -> None:
                 f"{source_folder(root) / name}: md5 {sums[name]}, but {listed_in} lists {expected}: the file changed "
                 "after the copy was made; restore it from the copy's source"
             )
-
-
-def download(dest: str | Path) -> Path:
-    """Download and md5-verify the canonical CIFAR-10 into ``dest``/cifar-10-batches-py (needs internet).
-
-    The download goes to a temporary folder that is renamed into place only once torchvision has verified it.
-    """
-    from torchvision.datasets import CIFAR10  # imported here: only this path needs torchvision
-
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
-        try:
-            CIFAR10(tmp, train=True, download=True)
-        except (OSError, RuntimeError) as exc:
-            raise CifarError(
-                f"{dest}: cannot download CIFAR-10 ({exc}). Offline? Point the pipeline at a local copy: "
-                "cifar10_root in params.yaml, or --config cifar10_root=PATH"
-            ) from exc
-        target = source_folder(dest)
-        shutil.rmtree(target, ignore_errors=True)
-        Path(tmp, FOLDER).rename(target)
-    return target
 
 
 def prepare(root: str | Path, npz_path: str | Path, provenance_path: str | Path) -> dict:

@@ -50,7 +50,6 @@ class Check:
     value: float
     rule: str
     agrees: bool  # the value lies on the paper's side of the rule (the verdict, unless undecided)
-    profile: str
     spread: float | None = None  # standard deviation of the value over seeds (None: one run per point)
     limit: float | None = None  # the rule's threshold, for rules that compare the value with a number
     unsettled: str | None = None  # why the measurement cannot decide, whatever the spread (None: it can)
@@ -64,32 +63,24 @@ class Check:
         return "agrees" if self.agrees else "disagrees"
 
     @classmethod
-    def at_least(
-        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
-    ) -> Check:
+    def at_least(cls, target: str, claim: str, quantity: str, value: float, limit: float, spread=None) -> Check:
         """A check that agrees when ``value >= limit``; the rule text is made from the same limit."""
-        return cls(target, claim, quantity, value, f">= {limit:g}", value >= limit, profile, spread, limit)
+        return cls(target, claim, quantity, value, f">= {limit:g}", value >= limit, spread, limit)
 
     @classmethod
-    def at_most(
-        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
-    ) -> Check:
+    def at_most(cls, target: str, claim: str, quantity: str, value: float, limit: float, spread=None) -> Check:
         """A check that agrees when ``value <= limit``; the rule text is made from the same limit."""
-        return cls(target, claim, quantity, value, f"<= {limit:g}", value <= limit, profile, spread, limit)
+        return cls(target, claim, quantity, value, f"<= {limit:g}", value <= limit, spread, limit)
 
     @classmethod
-    def below(
-        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
-    ) -> Check:
+    def below(cls, target: str, claim: str, quantity: str, value: float, limit: float, spread=None) -> Check:
         """A check that agrees when ``value < limit``."""
-        return cls(target, claim, quantity, value, f"< {limit:g}", value < limit, profile, spread, limit)
+        return cls(target, claim, quantity, value, f"< {limit:g}", value < limit, spread, limit)
 
     @classmethod
-    def above(
-        cls, target: str, claim: str, quantity: str, value: float, limit: float, profile: str, spread=None
-    ) -> Check:
+    def above(cls, target: str, claim: str, quantity: str, value: float, limit: float, spread=None) -> Check:
         """A check that agrees when ``value > limit`` (an ordering: a margin above zero)."""
-        return cls(target, claim, quantity, value, f"> {limit:g}", value > limit, profile, spread, limit)
+        return cls(target, claim, quantity, value, f"> {limit:g}", value > limit, spread, limit)
 
 
 def decided(value: float, limit: float | None, spread: float | None, sigmas: float = 2.0) -> bool | None:
@@ -102,9 +93,10 @@ def decided(value: float, limit: float | None, spread: float | None, sigmas: flo
     return spread == 0 or abs(value - limit) > sigmas * spread
 
 
-def frame(checks: Iterable[Check]) -> pl.DataFrame:
-    """The checks as a claims table, with each check's verdict."""
-    return pl.DataFrame([{**asdict(c), "verdict": c.verdict} for c in checks], schema=SCHEMA)
+def frame(checks: Iterable[Check], profile: str) -> pl.DataFrame:
+    """The checks as a claims table, with each check's verdict and the profile they were decided at."""
+    rows = [{**asdict(c), "profile": profile, "verdict": c.verdict} for c in checks]
+    return pl.DataFrame(rows, schema=SCHEMA)
 
 
 def tally(table: pl.DataFrame) -> str:
@@ -146,13 +138,13 @@ def write_markdown(table: pl.DataFrame, markdown_path: str | Path) -> None:
     write_text(markdown_path, markdown(table))
 
 
-def write_per_target(checks: dict[str, list[Check]], markdown_paths: Iterable[str | Path]) -> None:
+def write_per_target(checks: dict[str, list[Check]], markdown_paths: Iterable[str | Path], profile: str) -> None:
     """Write each target's rows to the path named after it (``.../<target>.claims.md``); every target needs one."""
     paths = {Path(p).name.removesuffix(".claims.md"): p for p in markdown_paths}
     if set(paths) != set(checks):
         raise ValueError(f"claims for {sorted(checks)} but Markdown outputs for {sorted(paths)}")
     for target, rows in checks.items():
-        write_markdown(frame(rows), paths[target])
+        write_markdown(frame(rows, profile), paths[target])
 
 
 @dataclass
@@ -170,13 +162,14 @@ def _by_stem(paths: Iterable[str | Path], suffix: str) -> dict[str, str | Path]:
     return {Path(p).name.removesuffix(suffix): p for p in paths}
 
 
-def write_decision(decision: Decision, outputs: Mapping) -> pl.DataFrame:
-    """Write a decision to a claims job's outputs: every check in one Parquet file (``claims``), each target's
+def write_decision(decision: Decision, outputs: Mapping, profile: str) -> pl.DataFrame:
+    """Write a decision of the ``profile``'s build (the one place a check gets its profile) to a claims job's
+    outputs: every check in one Parquet file (``claims``), each target's
     checks as Markdown (``markdown``: ``<target>.claims.md`` files), and each table as Markdown (``tables``) with its
     Parquet twin (``table_parquets``). Returns the checks."""
-    table = frame(c for rows in decision.checks.values() for c in rows)
+    table = frame((c for rows in decision.checks.values() for c in rows), profile)
     parquet.write(table, outputs["claims"], decision.record)
-    write_per_target(decision.checks, outputs["markdown"])
+    write_per_target(decision.checks, outputs["markdown"], profile)
     if decision.tables:
         markdowns, twins = _by_stem(outputs["tables"], ".md"), _by_stem(outputs["table_parquets"], ".parquet")
         for name, (rows, text) in decision.tables.items():

@@ -2,9 +2,9 @@
 
 A rule lists the ``pipeline/`` files its job imports, directly or through other pipeline modules, as inputs, so
 that editing a module reruns exactly the jobs that run it. They are read from the source (a static walk of the
-``import`` statements with :mod:`ast`), never written by hand: a list kept by hand goes stale silently. A function
-that the registry names (``pipeline.targets``: a family's ``decide`` or ``draw``) is imported at run time, so its
-module is passed as a root beside the script.
+``import`` statements with :mod:`ast`), never written by hand: a list kept by hand goes stale silently. Every
+function a job calls is imported by name at the top of a module (pipeline/plots/figures.py and
+pipeline/analysis/decisions.py map targets to their functions), so the walk sees all of them.
 
 Package ``__init__.py`` files are not listed: they hold only docstrings (a test keeps it so).
 """
@@ -51,17 +51,10 @@ def _closure(path: Path) -> frozenset[Path]:
     return frozenset(found)
 
 
-def files(*roots: str) -> list[str]:
-    """The pipeline module files (repository-relative, sorted) that the given roots run: script paths
-    (``rules/scripts/train_run.py``) and module names or registry function names (``pipeline.plots.rmt:draw``).
-    A root module is listed itself."""
+def files(*scripts: str) -> list[str]:
+    """The pipeline module files (repository-relative, sorted) that the given adapter scripts
+    (``rules/scripts/train_run.py``) run."""
     found: set[Path] = set()
-    for root in roots:
-        if root.endswith(".py"):
-            found |= _closure(REPO / root)
-        else:
-            module = _module_file(root.split(":")[0])
-            if module is None:
-                raise ValueError(f"code input {root!r}: no such pipeline module")
-            found |= {module, *_closure(module)}
+    for script in scripts:
+        found |= _closure(REPO / script)
     return sorted(str(p.relative_to(REPO)) for p in found)

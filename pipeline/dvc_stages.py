@@ -33,7 +33,7 @@ R = "results/${profile}"
 @dataclass(frozen=True)
 class Stage:
     """One DVC stage: the Snakemake aggregate target of the same name, the rule file and adapter scripts of its
-    jobs (and registry functions they call), the data it reads, the params.yaml keys, and its outs."""
+    jobs, the data it reads, the params.yaml keys, and its outs."""
 
     name: str
     rules: tuple[str, ...]
@@ -41,11 +41,10 @@ class Stage:
     params: tuple[str, ...]
     outs: tuple[str, ...]
     data: tuple[str, ...] = ()
-    functions: tuple[str, ...] = ()
 
     def deps(self) -> list[str]:
         scripts = [f"rules/scripts/{s}" for s in self.scripts]
-        return [*self.data, *self.rules, *scripts, *code_inputs.files(*scripts, *self.functions)]
+        return [*self.data, *self.rules, *scripts, *code_inputs.files(*scripts)]
 
 
 _PROFILE = ("profile", "profiles")
@@ -163,7 +162,6 @@ def stages() -> list[Stage]:
                     "trainability",
                 )
             ),
-            tuple(name for f in families for name in (f.decide, f.draw) if name is not None),
         ),
     ]
 

@@ -11,9 +11,8 @@ not normalize there. Probes hook the slots, so "the input of each norm position"
 measure) is found the same way for every variant. A conv has a bias exactly when its slot is an identity.
 Layer k (the paper's numbering) is the k-th weight layer in forward order: :func:`weight_layers`.
 
-``pack=G`` builds G independent copies side by side (pipeline/train/packed.py): every conv has G channel groups
-(``groups=G``), every norm layer G times the channels, and the classifier one slice per model; the input has 3G
-channels and the output shape (batch, G, classes). Nothing mixes between the copies.
+This file is the paper's network and nothing else. Many copies trained side by side as one grouped network (a
+GPU speed experiment) are built from it in pipeline/train/packed.py.
 """
 
 from __future__ import annotations
@@ -35,50 +34,34 @@ def num_blocks(depth: int) -> int:
 class ConvSlot(nn.Module):
     """A 3x3 conv and the norm slot that follows it (a bias only where nothing normalizes the output)."""
 
-    def __init__(self, cin: int, cout: int, stride: int, make_norm, pack: int = 1):
+    def __init__(self, cin: int, cout: int, stride: int, make_norm):
         super().__init__()
-        self.norm = make_norm(cout * pack) if make_norm else nn.Identity()
+        self.norm = make_norm(cout) if make_norm else nn.Identity()
         has_norm = not isinstance(self.norm, nn.Identity)
-        self.conv = nn.Conv2d(cin * pack, cout * pack, 3, stride=stride, padding=1, bias=not has_norm, groups=pack)
+        self.conv = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=not has_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.conv(x))
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int, make_norm, pack: int = 1):
+    def __init__(self, cin: int, cout: int, stride: int, make_norm):
         super().__init__()
-        self.a = ConvSlot(cin, cout, stride, make_norm, pack)
-        self.b = ConvSlot(cout, cout, 1, make_norm, pack)
+        self.a = ConvSlot(cin, cout, stride, make_norm)
+        self.b = ConvSlot(cout, cout, 1, make_norm)
         self.act_a, self.act_out = nn.ReLU(), nn.ReLU()  # modules, so probes can hook the pre-ReLU tensors
-        self.stride, self.extra_channels, self.pack = stride, cout - cin, pack
+        self.stride, self.extra_channels = stride, cout - cin
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        """The parameter-free identity shortcut: subsampled by the stride, zero channels appended."""
         if self.stride > 1:
             x = x[:, :, :: self.stride, :: self.stride]
-        if self.extra_channels and self.pack == 1:
+        if self.extra_channels:
             x = F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
-        elif self.extra_channels:  # each packed model's zero channels go after its own channels
-            b, c, h, w = x.shape
-            grouped = x.reshape(b, self.pack, c // self.pack, h, w)
-            x = F.pad(grouped, (0, 0, 0, 0, 0, self.extra_channels)).reshape(b, -1, h, w)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act_out(self.b(self.act_a(self.a(x))) + self.shortcut(x))
-
-
-class PackedLinear(nn.Module):
-    """G independent linear layers: input (batch, G * features), output (batch, G, classes)."""
-
-    def __init__(self, models: int, features: int, classes: int):
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(models, classes, features))
-        self.bias = nn.Parameter(torch.zeros(models, classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        grouped = x.reshape(x.shape[0], self.weight.shape[0], -1)
-        return torch.einsum("bgc,gkc->bgk", grouped, self.weight) + self.bias
 
 
 class ResNet(nn.Module):
@@ -92,24 +75,23 @@ class ResNet(nn.Module):
         num_classes: int = 10,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
-        pack: int = 1,
     ):
         super().__init__()
         norm = norm or NormSpec()
         n = num_blocks(depth)
-        self.depth, self.norm_spec, self.pack, self.num_classes = depth, norm, pack, num_classes
+        self.depth, self.norm_spec, self.num_classes = depth, norm, num_classes
         make = norm_factory(norm, bn_eps, bn_momentum) if norm.where != "none" else None
         per_conv = make if norm.where == "every" else None
-        self.stem = ConvSlot(3, widths[0], 1, per_conv, pack)
+        self.stem = ConvSlot(3, widths[0], 1, per_conv)
         blocks, cin = [], widths[0]
         for stage, width in enumerate(widths):
             for i in range(n):
-                blocks.append(BasicBlock(cin, width, 2 if stage > 0 and i == 0 else 1, per_conv, pack))
+                blocks.append(BasicBlock(cin, width, 2 if stage > 0 and i == 0 else 1, per_conv))
                 cin = width
         self.blocks = nn.Sequential(*blocks)
         self.stem_act = nn.ReLU()
-        self.top_norm = make(cin * pack) if norm.where == "top" else nn.Identity()
-        self.fc = nn.Linear(cin, num_classes) if pack == 1 else PackedLinear(pack, cin, num_classes)
+        self.top_norm = make(cin) if norm.where == "top" else nn.Identity()
+        self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blocks(self.stem_act(self.stem(x)))
@@ -179,8 +161,6 @@ def initialize(model: ResNet, scheme: str, generator: torch.Generator) -> ResNet
 
     All draws come from ``generator`` in module order, so a seed fixes the weights on every machine.
     """
-    if model.pack != 1:
-        raise ValueError("initialize single networks and pack their states (pipeline.train.packed.pack_state)")
     draw = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_}[scheme]
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
@@ -194,9 +174,8 @@ def initialize(model: ResNet, scheme: str, generator: torch.Generator) -> ResNet
     return model
 
 
-def build(variant: dict, model_params: dict, depth: int, pack: int = 1) -> ResNet:
-    """The ResNet of a ``variants.<name>`` entry and the ``model`` section of params.yaml, at ``depth`` (``pack``
-    copies side by side, see the module docstring)."""
+def build(variant: dict, model_params: dict, depth: int) -> ResNet:
+    """The ResNet of a ``variants.<name>`` entry and the ``model`` section of params.yaml, at ``depth``."""
     return ResNet(
         depth,
         NormSpec.from_variant(variant),
@@ -204,5 +183,4 @@ def build(variant: dict, model_params: dict, depth: int, pack: int = 1) -> ResNe
         model_params["num_classes"],
         model_params["bn_eps"],
         model_params["bn_momentum"],
-        pack,
     )

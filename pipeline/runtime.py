@@ -14,13 +14,12 @@ a SLURM output file (``tail -f`` shows a job as it runs; carriage-return progres
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -148,10 +147,3 @@ def logged(snakemake: Any) -> Iterator[None]:
                 heartbeat.stopped.set()
                 heartbeat.join()
             print(f"[{snakemake.rule}] done in {time.perf_counter() - start:.1f} s")
-
-
-def resolve(name: str) -> Callable:
-    """The function a ``module:function`` name names (a family's ``decide`` or ``draw`` in pipeline.targets, handed
-    to a job as a parameter), imported here, in the job that calls it."""
-    module, function = name.split(":")
-    return getattr(importlib.import_module(module), function)

@@ -5,7 +5,7 @@ import re
 import sys
 from pathlib import Path
 
-from pipeline import code_inputs
+from pipeline import code_inputs, layout
 from pipeline import config as params_file
 from pipeline import targets as registry
 from pipeline.analysis import trainability as trainability_rows
@@ -29,14 +29,14 @@ if P["cifar10_root"] is not None:
         check_root(P["cifar10_root"])
     except CifarError as error:
         sys.exit(f"error: {error}")
-DATA = {"npz": "results/data/cifar10.npz", "provenance": "results/data/cifar10.json"}
+DATA = {"npz": layout.DATA_NPZ, "provenance": layout.DATA_PROVENANCE}
 
 
-def script_code(script, *functions):
-    """The code inputs of a rule: the pipeline modules its adapter script (rules/scripts/<script>) and the registry
-    functions it calls import (pipeline.code_inputs), so a code change reruns exactly the jobs that run it.
+def script_code(script):
+    """The code inputs of a rule: the pipeline modules its adapter script (rules/scripts/<script>) imports
+    (pipeline.code_inputs), so a code change reruns exactly the jobs that run it.
     """
-    return code_inputs.files(f"rules/scripts/{script}", *functions)
+    return code_inputs.files(f"rules/scripts/{script}")
 
 
 # What the pipeline makes, from the registry (pipeline/targets.py): every figure and table.
@@ -44,7 +44,7 @@ FIGURES = [f"figures/{name}.svg" for name in registry.figures()]
 TABLES = [f"tables/{name}.md" for name in registry.tables()]
 TRAINING = registry.of_family("training")
 RMT = {
-    kind: f"results/{PROFILE}/rmt/{kind}.parquet"
+    kind: layout.RMT.format(profile=PROFILE, kind=kind)
     for kind in ("theory", "spectra", "condition")
 }
 try:
@@ -57,18 +57,25 @@ except ValueError as error:
     sys.exit(f"error: {error}")
 # Every initial checkpoint: the init probes' pair, and the start of every training run, stability search and
 # trainability search.
+_INIT = layout.INIT_CHECKPOINT
 INIT_CHECKPOINTS = list(
     dict.fromkeys(
-        [f"results/init/{v}-d{DEPTH}-s{P['probes']['seed']}.pt" for v in COMPARED]
-        + [f"results/init/{r.variant}-d{r.depth}-s{r.seed}.pt" for r in TRAIN_RUNS]
+        [
+            _INIT.format(variant=v, depth=DEPTH, seed=P["probes"]["seed"])
+            for v in COMPARED
+        ]
         + [
-            f"results/init/{v}-d{d}-s{seed}.pt"
+            _INIT.format(variant=r.variant, depth=r.depth, seed=r.seed)
+            for r in TRAIN_RUNS
+        ]
+        + [
+            _INIT.format(variant=v, depth=d, seed=seed)
             for v in P["stability"]["variants"]
             for d in P["stability"]["depths"]
             for seed in P["stability"]["seeds"]
         ]
         + [
-            f"results/init/{v}-d{d}-s{P['trainability']['seed']}.pt"
+            _INIT.format(variant=v, depth=d, seed=P["trainability"]["seed"])
             for v, d in trainability_rows.searches(P["trainability"], P["variants"])
         ]
     )
@@ -80,34 +87,50 @@ TRAIN_GPUS = train_runs.gpus_per_job(P["train"]["device"])
 TRAIN_EXECUTION = train_runs.Execution.from_params(P)
 # Single updates: the files of Fig. 5/6 (one diverging run) and Fig. 24 (one landscape per network).
 _U = P["updates"]
-_FIG5 = f"{_U['fig5']['variant']}-d{DEPTH}-lr{train_runs.decimal(_U['fig5']['lr'])}-s{_U['seed']}"
+
+
+def _update(network, kind):
+    """The single-update file of one network (variant, lr) at the probes' depth."""
+    lr = train_runs.decimal(network["lr"])
+    return layout.UPDATE.format(
+        profile=PROFILE,
+        variant=network["variant"],
+        depth=DEPTH,
+        lr=lr,
+        seed=_U["seed"],
+        kind=kind,
+    )
+
+
 UPDATES = {
-    "path": f"results/{PROFILE}/updates/{_FIG5}.path.parquet",
-    "moments": f"results/{PROFILE}/updates/{_FIG5}.moments.parquet",
-    "landscapes": [
-        f"results/{PROFILE}/updates/{n['variant']}-d{DEPTH}-lr{train_runs.decimal(n['lr'])}-s{_U['seed']}.landscape.parquet"
-        for n in _U["fig24"]["networks"]
-    ],
+    "path": _update(_U["fig5"], "path"),
+    "moments": _update(_U["fig5"], "moments"),
+    "landscapes": [_update(n, "landscape") for n in _U["fig24"]["networks"]],
 }
 # Beyond the paper: one stability search per (variant, depth, seed), and the Fig. 3 probe of the unnormalized net at each
 # depth (its variance growth).
 _S = P["stability"]
+_, _UNNORMALIZED = _S["variants"]  # the normalized network, then the unnormalized one
 STABILITY = {
     "searches": [
-        f"results/{PROFILE}/stability/{v}-d{d}-s{seed}.parquet"
+        layout.STABILITY_SEARCH.format(profile=PROFILE, variant=v, depth=d, seed=seed)
         for v in _S["variants"]
         for d in _S["depths"]
         for seed in _S["seeds"]
     ],
     "moments": [
-        f"results/{PROFILE}/moments/{_S['variants'][1]}-d{d}-s{P['probes']['seed']}.parquet"
+        layout.MOMENTS.format(
+            profile=PROFILE, variant=_UNNORMALIZED, depth=d, seed=P["probes"]["seed"]
+        )
         for d in _S["depths"]
     ],
 }
 # Tables 2 and 3: one trainability search per (variant, depth) their rows name (pipeline.analysis.trainability).
 _T = P["trainability"]
 TRAINABILITY = [
-    f"results/{PROFILE}/trainability/{v}-d{d}-s{_T['seed']}.parquet"
+    layout.TRAINABILITY_SEARCH.format(
+        profile=PROFILE, variant=v, depth=d, seed=_T["seed"]
+    )
     for v, d in trainability_rows.searches(_T, P["variants"])
 ]
 
@@ -128,21 +151,24 @@ def claim_scales():
     }
 
 
-def app_j_rates(wildcards):
-    """The rates App. J tries beside the search (bn at 3.0 and 10.0): only for the search of its variant and depth."""
+def trainability_settings(wildcards):
+    """What one trainability search reads: the search section's keys, and the rates App. J tries beside the
+    search (bn at 3.0 and 10.0), only for the search of its variant and depth."""
     extra = _T["table3"]["stability"]
     searched = (wildcards.variant, int(wildcards.depth)) == (
         extra["variant"],
         extra["depth"],
     )
-    return list(extra["lrs"]) if searched else []
+    keys = ("grid", "horizons", "test_images", "chance_sigmas", "warm_steps")
+    return {key: _T[key] for key in keys} | {
+        "extra_lrs": list(extra["lrs"]) if searched else []
+    }
 
 
 # The claims file that checks each figure and table: one per claims job (pipeline.targets.claim_units), in the order
 # the claims table gathers them.
-_C = f"results/{PROFILE}/claims"
 CLAIM_FILE = {
-    target.name: f"{_C}/{unit}.parquet"
+    target.name: layout.CLAIMS.format(profile=PROFILE, unit=unit)
     for unit, members in registry.claim_units()
     for target in members
 }
@@ -221,16 +247,19 @@ def variant_entry(wildcards):
 
 def moments_files():
     """The Figure 3 probe outputs of the active profile, normalized variant first."""
+    seed = P["probes"]["seed"]
     return [
-        f"results/{PROFILE}/moments/{v}-d{DEPTH}-s{P['probes']['seed']}.parquet"
+        layout.MOMENTS.format(profile=PROFILE, variant=v, depth=DEPTH, seed=seed)
         for v in COMPARED
     ]
 
 
-def probe_files(probe, kind):
-    """One output kind of an init probe ("gradients" or "activations") for the compared pair, normalized first."""
+def probe_files(pattern, kind):
+    """One output kind of an init probe (layout.GRADIENTS or layout.ACTIVATIONS) for the compared pair,
+    normalized first."""
+    seed = P["probes"]["seed"]
     return [
-        f"results/{PROFILE}/{probe}/{v}-d{DEPTH}-s{P['probes']['seed']}.{kind}.parquet"
+        pattern.format(profile=PROFILE, variant=v, depth=DEPTH, seed=seed, kind=kind)
         for v in COMPARED
     ]
 
@@ -244,18 +273,20 @@ def probe_params(*keys):
 
 def gradient_files(kind):
     """The gradient probe's outputs ("table", "params", "summands", ...) for the compared pair."""
-    return probe_files("gradients", kind)
+    return probe_files(layout.GRADIENTS, kind)
 
 
 def train_init_checkpoint(wildcards):
     """The initial checkpoint a training run starts from: its variant, depth and seed."""
     run = train_runs.Run.parse(wildcards.run)
-    return f"results/init/{run.variant}-d{run.depth}-s{run.seed}.pt"
+    return layout.INIT_CHECKPOINT.format(
+        variant=run.variant, depth=run.depth, seed=run.seed
+    )
 
 
 def train_state(wildcards):
     """Where a run keeps its resume state: not an output, so Snakemake never deletes it."""
-    return f"results/{wildcards.profile}/train-state/{wildcards.run}.pt"
+    return layout.TRAIN_STATE.format(profile=wildcards.profile, run=wildcards.run)
 
 
 def train_recipe(wildcards):
@@ -263,14 +294,6 @@ def train_recipe(wildcards):
     test for a run under the doubling rule). Sweep lists, the epoch scaling and the execution are not in it.
     """
     return train_runs.run_recipe(P, train_runs.Run.parse(wildcards.run).doubling)
-
-
-def step_recipe():
-    """The tracked parameters of jobs that take the first steps of training on the full training set (stability
-    searches, single updates): the training recipe without the data keys, which only size training runs.
-    """
-    recipe = train_runs.run_recipe(P)
-    return {k: v for k, v in recipe.items() if k not in ("train_images", "test_images")}
 
 
 def family_data():
@@ -284,7 +307,7 @@ def family_data():
             kind: gradient_files(kind) for kind in registry.FAMILIES["gradients"].data
         },
         "activations": {
-            kind: probe_files("activations", kind)
+            kind: probe_files(layout.ACTIVATIONS, kind)
             for kind in registry.FAMILIES["activations"].data
         },
         "updates": UPDATES,
@@ -308,7 +331,7 @@ def unit_data(members):
     if members[0].family == "training":
         return {
             "metrics": [
-                f"results/{PROFILE}/train/{run.name}.parquet"
+                layout.TRAIN_METRICS.format(profile=PROFILE, run=run.name)
                 for run in train_runs.experiment_runs(members[0].runs, P)
             ]
         }
@@ -316,18 +339,8 @@ def unit_data(members):
 
 
 def unit_settings(members):
-    """The parameters a claims or figure job of these targets reads (each target's claim rules, the params.yaml
-    sections its family names, and a training target's runs): a change elsewhere reruns none of its jobs.
-    """
-    family = registry.FAMILIES[members[0].family]
-    settings = {key: params_file.at(P, key) for key in family.settings}
-    settings["figures"] = {
-        t.name: P["figures"][t.name] for t in members if t.name in P["figures"]
-    }
-    if family.name == "training":
-        settings["runs_of"] = members[0].runs
-        settings["experiment"] = train_runs.experiment_params(members[0].runs, P)
-    return settings
+    """The parameters a claims or figure job of these targets reads (pipeline.targets.job_settings)."""
+    return registry.job_settings(members, P)
 
 
 def figure_settings(wildcards):
@@ -342,14 +355,8 @@ def figure_data(wildcards):
     """The files one figure reads: the kinds of its family's data it names (all when none; "table": the table
     its claims job wrote), or a training figure's runs, and its claims file."""
     target = registry.TARGETS[wildcards.figure]
-    data = unit_data([target])
-    if target.reads:
-        data = {
-            kind: f"tables/{target.name}.parquet" if kind == "table" else data[kind]
-            for kind in target.reads
-        }
     return {
-        **data,
+        **target.figure_data(unit_data([target])),
         "claims": CLAIM_FILE[target.name],
         "verdicts": claims_markdown(target),
     }

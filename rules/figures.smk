@@ -11,7 +11,7 @@ for _unit, _members in registry.claim_units():
             f"claims_{_unit}"
         input:
             **unit_data(_members),
-            code=script_code("decide_claims.py", _family.decide),
+            code=script_code("decide_claims.py"),
         output:
             **table_outputs(_members),
             claims=CLAIM_FILE[_members[0].name],
@@ -22,7 +22,7 @@ for _unit, _members in registry.claim_units():
             "../envs/figures.yaml"
         params:
             **report_caption(_members),
-            decide=_family.decide,
+            family=_family.name,
             targets=[t.name for t in _members],
             settings=unit_settings(_members),
             profile=PROFILE,
@@ -40,7 +40,7 @@ for _family in registry.FAMILIES.values():
             f"figure_{_family.name}"
         input:
             unpack(figure_data),
-            code=script_code("draw_figure.py", _family.draw),
+            code=script_code("draw_figure.py"),
         output:
             svg=reported("figures/{figure}.svg", _family.name),
             png="figures/{figure}.png",
@@ -51,7 +51,6 @@ for _family in registry.FAMILIES.values():
         conda:
             "../envs/figures.yaml"
         params:
-            draw=_family.draw,
             settings=figure_settings,
             caption=lambda wildcards: rst_text(
                 registry.TARGETS[wildcards.figure].caption

@@ -5,7 +5,7 @@ rule init_checkpoint:
     input:
         code=script_code("init_checkpoint.py"),
     output:
-        "results/init/{variant}-d{depth}-s{seed}.pt",
+        layout.INIT_CHECKPOINT,
     log:
         "logs/init/{variant}-d{depth}-s{seed}.log",
     conda:

@@ -3,12 +3,12 @@
 
 rule probe_moments:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("probe_moments.py"),
     output:
-        "results/{profile}/moments/{variant}-d{depth}-s{seed}.parquet",
+        moments=layout.MOMENTS,
     log:
         "logs/{profile}/moments/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -24,17 +24,12 @@ rule probe_moments:
 
 rule probe_gradients:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("probe_gradients.py"),
     output:
-        table="results/{profile}/gradients/{variant}-d{depth}-s{seed}.table.parquet",
-        params="results/{profile}/gradients/{variant}-d{depth}-s{seed}.params.parquet",
-        logits="results/{profile}/gradients/{variant}-d{depth}-s{seed}.logits.parquet",
-        channels="results/{profile}/gradients/{variant}-d{depth}-s{seed}.channels.parquet",
-        classes="results/{profile}/gradients/{variant}-d{depth}-s{seed}.classes.parquet",
-        summands="results/{profile}/gradients/{variant}-d{depth}-s{seed}.summands.parquet",
+        **layout.kinds(layout.GRADIENTS, registry.FAMILIES["gradients"].data),
     log:
         "logs/{profile}/gradients/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -50,13 +45,12 @@ rule probe_gradients:
 
 rule probe_activations:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("probe_activations.py"),
     output:
-        histograms="results/{profile}/activations/{variant}-d{depth}-s{seed}.histograms.parquet",
-        mean_gradients="results/{profile}/activations/{variant}-d{depth}-s{seed}.mean_gradients.parquet",
+        **layout.kinds(layout.ACTIVATIONS, registry.FAMILIES["activations"].data),
     log:
         "logs/{profile}/activations/{variant}-d{depth}-s{seed}.log",
     conda:

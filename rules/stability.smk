@@ -4,12 +4,12 @@
 
 rule stability_search:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("stability_search.py"),
     output:
-        "results/{profile}/stability/{variant}-d{depth}-s{seed}.parquet",
+        search=layout.STABILITY_SEARCH,
     log:
         "logs/{profile}/stability/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -18,9 +18,9 @@ rule stability_search:
     resources:
         gpu=TRAIN_GPUS,
     params:
-        recipe=step_recipe(),
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
-        search={key: P["stability"][key] for key in ("lrs", "steps")},
+        settings={key: P["stability"][key] for key in ("lrs", "steps")},
         profile=PROFILE,
     script:
         "scripts/stability_search.py"

@@ -9,8 +9,8 @@ rule train_run:
         provenance=DATA["provenance"],
         code=script_code("train_run.py"),
     output:
-        metrics="results/{profile}/train/{run}.parquet",
-        weights="results/{profile}/train/{run}.pt",
+        metrics=layout.TRAIN_METRICS,
+        weights=layout.TRAIN_WEIGHTS,
     log:
         "logs/{profile}/train/{run}.log",
     conda:

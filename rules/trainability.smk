@@ -5,12 +5,12 @@
 
 rule trainability_search:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("trainability_search.py"),
     output:
-        "results/{profile}/trainability/{variant}-d{depth}-s{seed}.parquet",
+        search=layout.TRAINABILITY_SEARCH,
     log:
         "logs/{profile}/trainability/{variant}-d{depth}-s{seed}.log",
     conda:
@@ -19,21 +19,12 @@ rule trainability_search:
     resources:
         gpu=TRAIN_GPUS,
     params:
-        recipe=step_recipe(),
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
-        search={
-            key: P["trainability"][key]
-            for key in (
-                "grid",
-                "horizons",
-                "test_images",
-                "chance_sigmas",
-                "warm_steps",
-            )
-        },
-        extra_lrs=app_j_rates,
-        state=lambda wildcards: f"results/{wildcards.profile}/trainability-state/"
-        f"{wildcards.variant}-d{wildcards.depth}-s{wildcards.seed}.parquet",
+        settings=trainability_settings,
+        state=lambda wildcards: layout.TRAINABILITY_STATE.format(
+            **dict(wildcards.items())
+        ),
         profile=PROFILE,
     script:
         "scripts/trainability_search.py"

@@ -3,13 +3,12 @@
 
 rule diverging_update:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("diverging_update.py"),
     output:
-        path="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.path.parquet",
-        moments="results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.moments.parquet",
+        **layout.kinds(layout.UPDATE, ("path", "moments")),
     log:
         "logs/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.diverging.log",
     conda:
@@ -18,10 +17,12 @@ rule diverging_update:
     resources:
         gpu=TRAIN_GPUS,
     params:
-        settings=lookup(dpath="updates/fig5", within=P),
-        recipe=step_recipe(),
+        settings={
+            **P["updates"]["fig5"],
+            "stem_is_layer_1": P["contradictions"]["stem_is_layer_1"],
+        },
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
-        stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
         profile=PROFILE,
     script:
         "scripts/diverging_update.py"
@@ -29,12 +30,12 @@ rule diverging_update:
 
 rule batch_landscape:
     input:
-        checkpoint="results/init/{variant}-d{depth}-s{seed}.pt",
+        checkpoint=layout.INIT_CHECKPOINT,
         data=DATA["npz"],
         provenance=DATA["provenance"],
         code=script_code("batch_landscape.py"),
     output:
-        "results/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.parquet",
+        **layout.kinds(layout.UPDATE, ("landscape",)),
     log:
         "logs/{profile}/updates/{variant}-d{depth}-lr{lr}-s{seed}.landscape.log",
     conda:
@@ -44,7 +45,7 @@ rule batch_landscape:
         gpu=TRAIN_GPUS,
     params:
         settings=lookup(dpath="updates/fig24", within=P),
-        recipe=step_recipe(),
+        recipe=train_runs.step_recipe(P),
         execution=TRAIN_EXECUTION,
         profile=PROFILE,
     script:

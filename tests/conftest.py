@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import torch
 
@@ -15,6 +18,8 @@ from pipeline.norms import NormSpec
 from pipeline.train.engine import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # this environment's snakemake, dvc, python
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 IMAGES_PER_BATCH = 40
 LAYERS = ("workflow", "system")
 
@@ -65,6 +70,25 @@ def fake_data(train_images: int = 64, test_images: int = 32, seed: int = 0) -> C
         torch.tensor([0.49, 0.48, 0.45]),
         torch.tensor([0.25, 0.24, 0.26]),
     )
+
+
+def moment_summary(growth_none: float, growth_bn: float) -> pl.DataFrame:
+    """A synthetic Fig. 3 layer summary of ResNet-110: each variant's channel moments rise by the given decades."""
+    rows = []
+    for variant, growth in (("bn", growth_bn), ("none", growth_none)):
+        for stat in ("mean", "var"):
+            for layer in range(1, 110):
+                rows.append(
+                    {
+                        "variant": variant,
+                        "layer": layer,
+                        "stat": stat,
+                        "std": 0.0,
+                        "channels": 16,
+                        "mean": 10 ** (growth * (layer - 2) / 107) if layer > 1 else 1e-9,
+                    }
+                )
+    return pl.DataFrame(rows)
 
 
 @pytest.fixture

@@ -142,7 +142,7 @@ def test_fig13_14_claims_follow_the_shapes():
         "max_bn_center_ratio": 0.5,
     }
     summary = analysis.layer_shapes(analysis.channel_shapes(hist, 0.05, 0.1))
-    checks = analysis.claims(summary, "bn", "none", rules, "test")
+    checks = analysis.claims(summary, "bn", "none", rules)
     assert checks["fig13"][0].value == pytest.approx(0.5)  # 2 of 4 channels bimodal at 83, none at 9
     assert all(c.agrees for target in checks.values() for c in target)
     shown = analysis.representative(hist, 2, 8)
@@ -162,7 +162,6 @@ def test_fig13_14_claims_follow_the_shapes():
         "bn",
         "none",
         rules,
-        "test",
     )
     assert not all(c.agrees for c in flipped["fig14"])
 
@@ -183,6 +182,6 @@ def test_rank_one_structure_and_spread():
     assert channels.rank_one_r2(frame("bn", noise)) < 0.5
     matrix = pl.concat([frame("none", outer), frame("bn", noise)])
     rules = {"min_none_spread": 10.0, "max_bn_spread": 10.0, "min_none_r2": 0.8}
-    checks = channels.fig7_claims(matrix, 45, "bn", "none", rules, "test")
+    checks = channels.fig7_claims(matrix, 45, "bn", "none", rules)
     assert [c.agrees for c in checks] == [True] * 5
     assert channels.spread(pl.Series([0.0, 0.0, 1.0, 2.0] * 5)) == float("inf")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline import batches, cifar10
+from pipeline import batches, cifar10, download
 
 
 def _prepare(root, tmp_path):
@@ -155,7 +155,7 @@ def test_offline_download_fails_clearly_and_leaves_nothing(tmp_path, monkeypatch
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
     with pytest.raises(cifar10.CifarError, match="cifar10_root"):
-        cifar10.download(tmp_path / "raw")
+        download.download(tmp_path / "raw")
     assert list((tmp_path / "raw").iterdir()) == []
 
 
@@ -169,7 +169,7 @@ def test_download_moves_the_verified_folder_into_place(tmp_path, monkeypatch):
         write_fake_cifar(__import__("pathlib").Path(root))
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", fake_download)
-    folder = cifar10.download(tmp_path / "raw")
+    folder = download.download(tmp_path / "raw")
     assert folder == tmp_path / "raw" / cifar10.FOLDER and (folder / "test_batch").is_file()
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == [cifar10.FOLDER]
 

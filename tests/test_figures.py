@@ -8,7 +8,7 @@ import pytest
 from pipeline import claims
 from pipeline.plots import moments as moments_plot
 from pipeline.plots import render
-from tests.test_moments import _summary
+from tests.conftest import moment_summary
 
 PROVENANCE = {
     "profile": "smoke",
@@ -21,8 +21,8 @@ PROVENANCE = {
 def _chart():
     from pipeline.analysis import moments
 
-    summary = _summary(4.0, 0.3)
-    table = claims.frame(moments.claims(summary, "bn", "none", 2.0, 1.0, "smoke"))
+    summary = moment_summary(4.0, 0.3)
+    table = claims.frame(moments.claims(summary, "bn", "none", 2.0, 1.0), "smoke")
     return moments_plot.chart(summary, table, PROVENANCE), table
 
 
@@ -55,7 +55,8 @@ def test_render_writes_svg_and_png(tmp_path):
 
 def test_claims_table_round_trip(tmp_path):
     table = _chart()[1]
-    checks = [claims.Check(**{k: v for k, v in row.items() if k != "verdict"}) for row in table.iter_rows(named=True)]
+    stamped = ("verdict", "profile")  # computed, and stamped where a decision is written
+    checks = [claims.Check(**{k: v for k, v in row.items() if k not in stamped}) for row in table.iter_rows(named=True)]
     frame = pl.DataFrame({"rate": [0.1]})
     decision = claims.Decision({"fig3": checks}, PROVENANCE, {"fig3": (frame, "| rate |\n")})
     outputs = {
@@ -64,7 +65,7 @@ def test_claims_table_round_trip(tmp_path):
         "tables": [tmp_path / "fig3.md"],
         "table_parquets": [tmp_path / "fig3.parquet"],
     }
-    assert claims.write_decision(decision, outputs).equals(table)
+    assert claims.write_decision(decision, outputs, "smoke").equals(table)
     gathered = claims.gather([tmp_path / "c.parquet", tmp_path / "c.parquet"])
     assert gathered.height == 8 and gathered.schema == pl.Schema(claims.SCHEMA)
     markdown = (tmp_path / "fig3.claims.md").read_text()
@@ -72,7 +73,7 @@ def test_claims_table_round_trip(tmp_path):
     assert (tmp_path / "fig3.md").read_text() == "| rate |\n"
     assert pl.read_parquet(tmp_path / "fig3.parquet").equals(frame)
     with pytest.raises(ValueError, match="Markdown outputs"):
-        claims.write_decision(decision, {**outputs, "markdown": [tmp_path / "fig4.claims.md"]})
+        claims.write_decision(decision, {**outputs, "markdown": [tmp_path / "fig4.claims.md"]}, "smoke")
 
 
 def test_combined_provenance_lists_variants_and_rejects_stale_files(tmp_path):

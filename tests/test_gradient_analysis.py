@@ -39,11 +39,11 @@ def test_wide_table_and_markdown_in_the_papers_layout():
 
 def test_table_claims_follow_the_rules():
     agree = analysis.table_claims(
-        analysis.wide_table(_table({"bn": 150.0, "none": 2.0}), [18, 54]), "table1", "bn", "none", 3.0, 20.0, "cpu"
+        analysis.wide_table(_table({"bn": 150.0, "none": 2.0}), [18, 54]), "table1", "bn", "none", 3.0, 20.0
     )
     assert len(agree) == 4 and all(c.agrees for c in agree)
     disagree = analysis.table_claims(
-        analysis.wide_table(_table({"bn": 5.0, "none": 8.0}), [18]), "table1", "bn", "none", 3.0, 20.0, "cpu"
+        analysis.wide_table(_table({"bn": 5.0, "none": 8.0}), [18]), "table1", "bn", "none", 3.0, 20.0
     )
     assert [c.agrees for c in disagree] == [False, False]
 
@@ -71,11 +71,11 @@ def _params(seed=0) -> pl.DataFrame:
 
 def test_fig2_and_fig23_claims_and_charts():
     params = _params()
-    fig2 = analysis.fig2_claims(params, 55, "bn", "none", 10.0, "cpu")
+    fig2 = analysis.fig2_claims(params, 55, "bn", "none", 10.0)
     assert [c.agrees for c in fig2] == [True, True] and fig2[0].value > 50
     points = analysis.scatter(params, 54)
     fig23 = analysis.fig23_claims(
-        points, 54, "bn", "none", {"none_min_correlation": 0.7, "bn_max_correlation": 0.5, "max_size_ratio": 0.1}, "cpu"
+        points, 54, "bn", "none", {"none_min_correlation": 0.7, "bn_max_correlation": 0.5, "max_size_ratio": 0.1}
     )
     assert [c.agrees for c in fig23] == [True, True, True]
     spec = plots.fig23(points, 54, NO_CLAIMS, PROVENANCE).to_dict()
@@ -163,10 +163,10 @@ def test_fig4_spread_and_claims():
     row = {r["variant"]: r for r in spread.iter_rows(named=True)}
     assert row["none"]["spread"] == 0 and row["none"]["modal_share"] == 1.0
     assert abs(row["bn"]["spread"] - 0.2) < 1e-9  # |p8 - mean| = 0.2, and the other classes add up to the same
-    checks = analysis.fig4_claims(spread, "bn", "none", {"none_max_spread": 0.01, "bn_min_spread": 0.05}, "cpu")
+    checks = analysis.fig4_claims(spread, "bn", "none", {"none_max_spread": 0.01, "bn_min_spread": 0.05})
     assert [c.agrees for c in checks] == [True, True]
     flat = analysis.fig4_claims(
-        analysis.softmax_spread(_logits(0.0)), "bn", "none", {"none_max_spread": 0.01, "bn_min_spread": 0.05}, "cpu"
+        analysis.softmax_spread(_logits(0.0)), "bn", "none", {"none_max_spread": 0.01, "bn_min_spread": 0.05}
     )
     assert [c.agrees for c in flat] == [True, False]
     spec = plots.fig4(_logits(0.2), NO_CLAIMS, PROVENANCE).to_dict()
@@ -191,12 +191,11 @@ def _channels(none_slope: float) -> pl.DataFrame:
 def test_fig19_stage_ratio_and_claims():
     rules = {"none_min_early_late": 10.0, "bn_max_decades": 1.0}
     summary = analysis.channel_summary(_channels(0.03))
-    checks = analysis.fig19_claims(summary, 110, "bn", "none", rules, "cpu")
+    checks = analysis.fig19_claims(summary, 110, "bn", "none", rules)
     assert [c.agrees for c in checks] == [True, True] and checks[1].value < 1e-9
     assert checks[0].value == pytest.approx(10 ** (0.03 * 72))  # stage 1 and stage 3 centres are 72 layers apart
     assert [
-        c.agrees
-        for c in analysis.fig19_claims(analysis.channel_summary(_channels(0.0)), 110, "bn", "none", rules, "cpu")
+        c.agrees for c in analysis.fig19_claims(analysis.channel_summary(_channels(0.0)), 110, "bn", "none", rules)
     ] == [False, True]
     spec = plots.fig19(summary, NO_CLAIMS, PROVENANCE).to_dict()
     assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
@@ -222,7 +221,7 @@ def test_fig20_21_claims_and_charts():
     summary = analysis.class_summary(pl.concat(frames))
     logits = _logits(0.2)  # every image favors class 8
     assert analysis.favored_class(logits, "none") == 8
-    checks = analysis.fig20_21_claims(summary, logits, 52, "bn", "none", 5.0, "cpu")
+    checks = analysis.fig20_21_claims(summary, logits, 52, "bn", "none", 5.0)
     assert [c.agrees for c in checks["fig20"]] == [True] and checks["fig20"][0].value == 8
     assert [c.agrees for c in checks["fig21"]] == [True, True] and checks["fig21"][0].value > 20
     for plot in (plots.fig20, plots.fig21):

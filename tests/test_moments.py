@@ -12,6 +12,7 @@ from torch import nn
 from pipeline import models
 from pipeline.analysis import moments as analysis
 from pipeline.probes import moments
+from tests.conftest import moment_summary
 
 
 @pytest.mark.parametrize("variant", ["bn", "none", "mu"])
@@ -74,30 +75,12 @@ def test_fitted_decades_recovers_an_exponential_and_ignores_alternation():
     assert analysis.fitted_decades(layers, zigzag) == pytest.approx(0.05 * 107, abs=0.05)
 
 
-def _summary(growth_none, growth_bn):
-    rows = []
-    for variant, growth in (("bn", growth_bn), ("none", growth_none)):
-        for stat in ("mean", "var"):
-            for layer in range(1, 110):
-                rows.append(
-                    {
-                        "variant": variant,
-                        "layer": layer,
-                        "stat": stat,
-                        "std": 0.0,
-                        "channels": 16,
-                        "mean": 10 ** (growth * (layer - 2) / 107) if layer > 1 else 1e-9,
-                    }
-                )
-    return pl.DataFrame(rows)
-
-
 def test_claims_agree_only_when_the_data_says_so():
-    good = analysis.claims(_summary(4.0, 0.3), "bn", "none", 2.0, 1.0, "cpu")
+    good = analysis.claims(moment_summary(4.0, 0.3), "bn", "none", 2.0, 1.0)
     assert len(good) == 4 and all(c.agrees for c in good)
     assert {round(c.value, 6) for c in good} == {4.0, 0.3}  # the stem (1e-9 here) does not count
-    flat = analysis.claims(_summary(0.5, 0.3), "bn", "none", 2.0, 1.0, "cpu")
+    flat = analysis.claims(moment_summary(0.5, 0.3), "bn", "none", 2.0, 1.0)
     assert [c.agrees for c in flat if c.quantity.startswith("none")] == [False, False]
-    growing_bn = analysis.claims(_summary(4.0, 2.0), "bn", "none", 2.0, 1.0, "cpu")
+    growing_bn = analysis.claims(moment_summary(4.0, 2.0), "bn", "none", 2.0, 1.0)
     assert [c.agrees for c in growing_bn if c.quantity.startswith("bn")] == [False, False]
     assert all(math.isfinite(c.value) and c.target == "fig3" for c in good + flat)

@@ -29,7 +29,7 @@ def _pair(spec: NormSpec) -> tuple[list[models.ResNet], models.ResNet]:
         models.initialize(models.ResNet(8, spec, widths=(4, 6, 8)), "xavier_uniform", torch.Generator().manual_seed(s))
         for s in (0, 1)
     ]
-    packed_model = models.ResNet(8, spec, widths=(4, 6, 8), pack=2)
+    packed_model = packed.PackedResNet(2, 8, spec, widths=(4, 6, 8))
     packed_model.load_state_dict(packed.pack_state([m.state_dict() for m in singles]))
     return singles, packed_model
 
@@ -64,7 +64,7 @@ def test_packed_runs_train_like_each_run_alone(where, tmp_path):
         Run("bn" if where == "every" else "none", 8, lr, 3, 0),
         Run("bn" if where == "every" else "none", 8, lr / 5, 3, 1),
     ]
-    model = models.ResNet(8, SPECS[where], widths=(4, 6, 8), pack=2)
+    model = packed.PackedResNet(2, 8, SPECS[where], widths=(4, 6, 8))
     model.load_state_dict(packed.pack_state([tiny_model(where, seed=r.seed).state_dict() for r in runs]))
     together = packed.train_packed(runs, RECIPE, model, data, log=lambda _l: None)
     for g, run in enumerate(runs):
@@ -81,7 +81,7 @@ def test_packed_runs_train_like_each_run_alone(where, tmp_path):
 def test_a_diverging_packed_run_is_frozen_and_the_others_go_on(tmp_path):
     data = DeviceData.from_cifar(fake_data(96), torch.device("cpu"))
     runs = [Run("none", 8, 1e6, 2, 0), Run("none", 8, 0.01, 2, 1)]
-    model = models.ResNet(8, SPECS["none"], widths=(4, 6, 8), pack=2)
+    model = packed.PackedResNet(2, 8, SPECS["none"], widths=(4, 6, 8))
     model.load_state_dict(packed.pack_state([tiny_model("none", seed=r.seed).state_dict() for r in runs]))
     together = packed.train_packed(runs, RECIPE, model, data, log=lambda _l: None)
     exploded = train(runs[0], RECIPE, tiny_model("none", seed=0), data, tmp_path / "a.pt", log=lambda _l: None)

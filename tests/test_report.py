@@ -27,10 +27,11 @@ def _project(root):
     pl.DataFrame({"layer": [18], "bn": [211.0]}).write_parquet(root / "tables/table1.parquet")
     checks = claims.frame(
         [
-            claims.Check.at_least("fig3", "moments grow <fast>", "none decades", 5.4, 2, "p"),
-            claims.Check.at_least("table1", "(a)/(d) ~100x", "bn ratio", 17.6, 20, "p"),
-            claims.Check.above("fig3", "seeds decide", "a noisy gap", 0.01, 0, "p", spread=0.01),
-        ]
+            claims.Check.at_least("fig3", "moments grow <fast>", "none decades", 5.4, 2),
+            claims.Check.at_least("table1", "(a)/(d) ~100x", "bn ratio", 17.6, 20),
+            claims.Check.above("fig3", "seeds decide", "a noisy gap", 0.01, 0, spread=0.01),
+        ],
+        "p",
     )
     record = {"profile": "p", "code_version": "abc123", "data": {"source": "x", "md5": {}, "canonical": False}}
     parquet.write(checks, root / "results/p/claims/some.parquet", {**record, "params": {"bins": 64}})

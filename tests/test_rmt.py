@@ -106,7 +106,7 @@ def test_claims_and_charts_from_small_tables():
     curves = experiments.theory_frame([1, 2], 200)
     spectra = experiments.spectra_frame(0, 40, 2, [1, 2])
     condition = experiments.condition_frame(0, 40, 2, 5)
-    checks = analysis.all_claims(curves, analysis.ks_by_factors(spectra), spectra, condition, 0.5, "smoke")
+    checks = analysis.all_claims(curves, analysis.ks_by_factors(spectra), spectra, condition, 0.5)
     assert set(checks) == {"fig8", "fig9", "fig10", "fig11", "fig12"}
     assert checks["fig9"][0].agrees and checks["fig9"][0].value == 0
     assert all(c.agrees for c in checks["fig10"])  # KS <= 0.5 holds even at N = 40

@@ -20,9 +20,8 @@ import pytest
 import yaml
 
 from pipeline.checkout import copy_checkout
-from tests.conftest import REPO, write_fake_cifar
+from tests.conftest import BIN, ENV, REPO, write_fake_cifar
 from tests.system_packages import machine_lock
-from tests.test_workflow import BIN, ENV
 
 pytestmark = pytest.mark.system
 

@@ -16,7 +16,7 @@ from pipeline.train import stability, stability_job
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
-from pipeline.updates.job import UpdateJob
+from pipeline.train.step_job import StepJob
 
 GRID = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 
@@ -105,7 +105,7 @@ SEARCH = {"variants": ["bn", "none"], "lrs": GRID}
 def test_claims_read_the_fall_in_decades_and_relate_it_to_the_variance_growth():
     networks = {"bn": {20: 3.0, 56: 3.0, 110: 1.0}, "none": {20: 0.3, 56: 0.001, 110: None}}
     frame, growth = _searches({0: networks})
-    none_fall, bn_fall, relation = analysis.claims(frame, growth, RULES, SEARCH, "t")
+    none_fall, bn_fall, relation = analysis.claims(frame, growth, RULES, SEARCH)
     below = GRID[0] / (GRID[1] / GRID[0]) ** 0.5  # a net diverging at every rate: half a grid step under it
     assert none_fall.value == pytest.approx(math.log10(0.3 / below)) and "below the grid" in none_fall.quantity
     assert bn_fall.value == pytest.approx(0.4771, abs=1e-3) and bn_fall.agrees and bn_fall.spread is None
@@ -122,7 +122,7 @@ def test_over_seeds_the_claims_read_the_median_and_are_undecided_within_two_spre
             2: {**steady, "none": {20: 1.0, 56: 0.01, 110: 3e-4}},  # 3.52
         }
     )
-    none_fall, bn_fall, relation = analysis.claims(frame, growth, RULES, SEARCH, "t")
+    none_fall, bn_fall, relation = analysis.claims(frame, growth, RULES, SEARCH)
     falls = [math.log10(0.3 / 3e-4), math.log10(0.1 / 3e-4), math.log10(1.0 / 3e-4)]
     assert none_fall.value == pytest.approx(falls[0]) and none_fall.spread == pytest.approx(float(np.std(falls)))
     assert none_fall.verdict == "agrees" and "median of 3 seeds" in none_fall.quantity
@@ -135,7 +135,7 @@ def test_over_seeds_the_claims_read_the_median_and_are_undecided_within_two_spre
             2: {**steady, "none": {20: 1.0, 56: 0.01, 110: 3e-2}},  # 1.52
         }
     )
-    unsure, _, _ = analysis.claims(frame2, growth, RULES, SEARCH, "t")
+    unsure, _, _ = analysis.claims(frame2, growth, RULES, SEARCH)
     assert unsure.value == pytest.approx(2.0) and unsure.agrees and unsure.verdict == "undecided"
     table = analysis.markdown(frame2, GRID, "t")
     assert "| none | 110 | 0.003 / 0.0003 / 0.03 -> **0.003** |" in table and "seeds 0, 1, 2" in table
@@ -154,15 +154,15 @@ def test_the_premise_of_the_training_figures_is_a_stable_rate_well_below_bns_at_
         }
     )
     rules = {**RULES, "min_premise_decades": 1.5}
-    deep = analysis.premise(frame, rules, SEARCH, {"depth": 56, "lr": 0.1}, "t")
+    deep = analysis.premise(frame, rules, SEARCH, {"depth": 56, "lr": 0.1})
     assert deep.value == pytest.approx(math.log10(0.1 / 0.003)) and deep.spread > 0
     assert deep.verdict == "undecided"  # 1.52 with a spread of 0.22: the seeds, not the depth, decide it
     assert "bn's training rate 0.1" in deep.quantity and "depth 56" in deep.quantity
-    assert analysis.premise(frame, rules, SEARCH, {"depth": 110, "lr": 0.1}, "t").verdict == "agrees"
-    shallow = analysis.premise(frame, rules, SEARCH, {"depth": 20, "lr": 0.1}, "t")
+    assert analysis.premise(frame, rules, SEARCH, {"depth": 110, "lr": 0.1}).verdict == "agrees"
+    shallow = analysis.premise(frame, rules, SEARCH, {"depth": 20, "lr": 0.1})
     assert shallow.value == pytest.approx(0.0) and shallow.verdict == "disagrees"
     with pytest.raises(ValueError, match=r"key 'train\.depth': the training figures' depth 32 has no stability search"):
-        analysis.premise(frame, rules, SEARCH, {"depth": 32, "lr": 0.1}, "t")
+        analysis.premise(frame, rules, SEARCH, {"depth": 32, "lr": 0.1})
 
 
 def test_a_k_beyond_one_epoch_stops_the_search_with_the_key_before_any_trial(fake_cifar, params, tmp_path):
@@ -171,8 +171,9 @@ def test_a_k_beyond_one_epoch_stops_the_search_with_the_key_before_any_trial(fak
     checkpoint = tmp_path / "bn-d8-s0.pt"
     checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), checkpoint)
     settings = {**params["train"], "weight_decay": params["contradictions"]["weight_decay"]}
-    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
     out = tmp_path / "search.parquet"
+    search = {"lrs": GRID, "steps": [1, 3]}
+    job = StepJob(str(checkpoint), str(npz), str(provenance), settings, search, {"search": str(out)}, "t")
     with pytest.raises(ValueError, match=r"key 'stability.steps': K = 3 needs more than the 2 mini-batches"):
-        stability_job.run_job(job, GRID, [1, 3], str(out))
+        stability_job.run(job)
     assert not out.exists()

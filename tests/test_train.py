@@ -21,7 +21,7 @@ from pipeline import checkpoints, config, models, targets
 from pipeline.train import runs
 from pipeline.train.data import DeviceData, augment, epoch_generator
 from pipeline.train.engine import Recipe, train
-from pipeline.train.job import metrics_frame, run_job, train_doubling
+from pipeline.train.job import TrainJob, metrics_frame, run_job, train_doubling
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -216,7 +216,11 @@ def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(t
         "train_images": 64,
         "test_images": 32,
     }
-    outcome = run_job(run, settings, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+
+    def job(run):
+        return TrainJob(run, str(initial), str(npz), str(provenance), settings, outputs, str(state), "smoke")
+
+    outcome = run_job(job(run))
     frame = pl.read_parquet(outputs["metrics"])
     assert set(frame["metric"]) == {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}
     assert frame["epoch"].max() == 2 and set(frame["run"]) == {run.name} and set(frame["status"]) == {outcome.status}
@@ -224,13 +228,13 @@ def test_run_job_writes_metrics_and_a_loadable_checkpoint_then_drops_the_state(t
     assert saved["run"] == run.name and isinstance(model, models.ResNet)
     assert not state.exists()
     doubling = runs.Run("bn", 8, 0.1, 1, 0, doubling=True)
-    run_job(doubling, settings, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+    run_job(job(doubling))
     frame = pl.read_parquet(outputs["metrics"])
     assert set(frame["run"]) == {doubling.name} and frame["trained_epochs"][0] == frame["epoch"].max()
     assert not state.with_suffix("").exists()  # the attempts' folder goes once the outputs are written
     wrong = runs.Run("none", 8, 0.1, 2, 0)
     with pytest.raises(ValueError, match="initial checkpoint of another run"):
-        run_job(wrong, settings, "smoke", str(initial), str(npz), str(provenance), outputs, state)
+        run_job(job(wrong))
 
 
 def test_the_doubling_rule_doubles_until_learning_plateaus(tmp_path):

@@ -13,7 +13,7 @@ import torch
 from pipeline import checkpoints, cifar10, parquet
 from pipeline.analysis import trainability as analysis
 from pipeline.train import trainability, trainability_job
-from pipeline.updates.job import UpdateJob
+from pipeline.train.step_job import StepJob
 
 GRID = [3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
 CEILING = 0.12
@@ -127,7 +127,7 @@ RULES2 = {"max_grid_steps": 1, "unnormalized": "none", "both_moments": "mu_s", "
 def _table2(answers):
     table = analysis.answers(_searches(answers), analysis.table_rows("table2", SECTION, VARIANTS), SECTION, CEILING)
     rows = analysis.Rows(table, "table2")
-    return {c.claim + c.quantity[:12]: c for c in analysis.table2_claims(rows, RULES2, GRID, "t")}
+    return {c.claim + c.quantity[:12]: c for c in analysis.table2_claims(rows, RULES2, GRID)}
 
 
 def test_table2_claims_agree_disagree_and_stay_undecided_when_an_answer_moves_with_the_horizon():
@@ -169,7 +169,7 @@ def test_table3_reads_app_j_rates_and_the_orderings_at_the_paper_depths():
     table = analysis.answers(frame, analysis.table_rows("table3", SECTION, VARIANTS), SECTION, CEILING)
     rules = {"max_grid_steps": 1, "shallow_vs_deep": ["32", "56"], "warm_vs_cold": ["warm", "cold"]}
     rules["bn_vs_alternating"] = ["bn", "alt"]
-    checks = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION, "t")
+    checks = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION)
     assert [c.verdict for c in checks] == ["agrees"] * len(checks)
     assert [c.value for c in checks[-5:-2]] == pytest.approx([1.0, 2.0, 1.0])
     assert "ResNet-32/56, H = 100 steps" in checks[-5].quantity
@@ -179,7 +179,7 @@ def test_table3_reads_app_j_rates_and_the_orderings_at_the_paper_depths():
     cold = {**answers, ("warm_start", 110): None, ("none", 110): None}  # neither trains within H: no ordering
     frame = _searches({k: {50: v, 100: v} for k, v in cold.items()})
     table = analysis.answers(frame, analysis.table_rows("table3", SECTION, VARIANTS), SECTION, CEILING)
-    warm = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION, "t")[-4]
+    warm = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION)[-4]
     assert warm.claim.startswith("warm-starting") and warm.value == 0 and warm.verdict == "undecided"
     assert warm.unsettled == "every answer is below the grid (none trains within H)"
 
@@ -188,13 +188,13 @@ def test_app_j_rates_are_undecided_when_their_divergence_moves_with_the_horizon(
     late = trainability.Trial(3.0, 80, 79, 1e4, {50: 0.1})  # stable for 50 steps, diverged by 100
     early = trainability.Trial(10.0, 2, 1, 1e5, {})
     search = trainability.to_frame([late, early]).with_columns(variant=pl.lit("bn"), depth=pl.lit(110))
-    low, high = analysis.stability_claims(search, SECTION["table3"]["stability"], [50, 100], "t")
+    low, high = analysis.stability_claims(search, SECTION["table3"]["stability"], [50, 100])
     assert not low.agrees and low.verdict == "undecided" and low.unsettled == "the divergence moves with H: step 79"
     assert high.verdict == "agrees" and high.quantity.startswith("bn at lr 10: diverged within 100 steps (step 1)")
     unfinished = trainability.to_frame([trainability.Trial(3.0, 50, None, None, {50: 0.1}), early])
     with pytest.raises(ValueError, match="did not run 100 steps"):
         analysis.stability_claims(unfinished.with_columns(variant=pl.lit("bn"), depth=pl.lit(110)),
-                                  SECTION["table3"]["stability"], [50, 100], "t")  # fmt: skip
+                                  SECTION["table3"]["stability"], [50, 100])  # fmt: skip
 
 
 def test_the_job_searches_a_warm_started_and_an_alternating_network(fake_cifar, params, tmp_path):
@@ -208,9 +208,11 @@ def test_the_job_searches_a_warm_started_and_an_alternating_network(fake_cifar, 
         checkpoint = tmp_path / f"{variant}-d8-s0.pt"
         state = checkpoints.initial_state(variant, params["variants"][variant], params["model"], 8, 0)
         checkpoints.save(state, checkpoint)
-        job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
         outputs[variant] = tmp_path / f"{variant}.parquet"
-        trainability_job.run_job(job, search, extra, str(outputs[variant]), tmp_path / f"{variant}.state.parquet")
+        state = str(tmp_path / f"{variant}.state.parquet")
+        job = StepJob(str(checkpoint), str(npz), str(provenance), settings, {**search, "extra_lrs": extra},
+                      {"search": str(outputs[variant])}, "t", state)  # fmt: skip
+        trainability_job.run(job)
     warm, alternating = (parquet.provenance(outputs[v])["params"] for v in ("warm_start", "alternating"))
     assert warm["warm_steps"] == 2 and alternating["warm_steps"] == 0 and alternating["extra_lrs"] == [1e4]
     for variant, path in outputs.items():
@@ -238,10 +240,11 @@ def test_the_warm_phase_is_the_start_of_every_trial(fake_cifar, params, tmp_path
         return 0.0, 0.1 if len(seen) == 1 else 0.5  # the first trial at chance, the next trainable
 
     monkeypatch.setattr(trainability_job, "evaluate", evaluate)
-    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
     for n, grid in enumerate(([1e-12, 0.5], [1e-12])):
-        out = tmp_path / f"w{n}.parquet"
-        trainability_job.run_job(job, {**search, "grid": grid}, [], str(out), tmp_path / "state.parquet")
+        outputs = {"search": str(tmp_path / f"w{n}.parquet")}
+        searched = {**search, "grid": grid, "extra_lrs": []}
+        trainability_job.run(StepJob(str(checkpoint), str(npz), str(provenance), settings, searched, outputs, "t",
+                                     str(tmp_path / "state.parquet")))  # fmt: skip
     moved, second, alone = seen
     fresh, _ = checkpoints.load_model(checkpoint)
 
@@ -258,10 +261,10 @@ def test_a_killed_search_resumes_after_its_last_finished_trial(fake_cifar, param
     checkpoint = tmp_path / "bn-d8-s0.pt"
     checkpoints.save(checkpoints.initial_state("bn", params["variants"]["bn"], params["model"], 8, 0), checkpoint)
     settings = {**params["train"], "weight_decay": params["contradictions"]["weight_decay"]}
-    job = UpdateJob(str(checkpoint), str(npz), str(provenance), settings, "t")
     search = {"grid": [1e-4, 1e-3, 0.01, 0.1], "horizons": [1, 2], "test_images": 40, "chance_sigmas": 3.0}
-    search["warm_steps"] = 1
+    search |= {"warm_steps": 1, "extra_lrs": []}
     out, state = tmp_path / "out.parquet", tmp_path / "state.parquet"
+    job = StepJob(str(checkpoint), str(npz), str(provenance), settings, search, {"search": str(out)}, "t", str(state))
     ran = []
     timed = trainability.timed
 
@@ -279,23 +282,23 @@ def test_a_killed_search_resumes_after_its_last_finished_trial(fake_cifar, param
 
     monkeypatch.setattr(trainability, "timed", killed_after(2))
     with pytest.raises(KeyboardInterrupt):
-        trainability_job.run_job(job, search, [], str(out), state)
+        trainability_job.run(job)
     assert (
         not out.exists() and len(trainability.from_frame(pl.read_parquet(state).drop("variant", "depth", "seed"))) == 2
     )
     first_two = list(ran)
     monkeypatch.setattr(trainability, "timed", killed_after(100))
-    trainability_job.run_job(job, search, [], str(out), state)
+    trainability_job.run(job)
     assert ran[:2] == first_two and not set(ran[2:]) & set(first_two)  # no finished trial ran again
     assert not state.exists()
     resumed = trainability.from_frame(pl.read_parquet(out).drop("variant", "depth", "seed"))
     ran.clear()
     out.unlink()
     monkeypatch.setattr(trainability, "timed", killed_after(100))
-    trainability_job.run_job(job, search, [], str(out), state)
+    trainability_job.run(job)
     fresh = trainability.from_frame(pl.read_parquet(out).drop("variant", "depth", "seed"))
     same = [(t.lr, t.steps, t.diverged_step, t.accuracy) for t in fresh]
     assert [(t.lr, t.steps, t.diverged_step, t.accuracy) for t in resumed] == same  # resumed = uninterrupted
     state.write_bytes(b"PAR1 truncated")
-    trainability_job.run_job(job, search, [], str(out), state)
+    trainability_job.run(job)
     assert (tmp_path / "state.parquet.unreadable").exists()  # set aside, and the search ran from scratch

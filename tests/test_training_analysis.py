@@ -56,7 +56,7 @@ def test_fig1_claims_are_margins_with_a_paired_spread_over_seeds():
             "none@0.0001": ([0.59, 0.63], [0.70, 0.72]),
         },
     )
-    checks = training.curve_claims("fig1", summary, [("", curves)], params["figures"]["fig1"], "smoke")
+    checks = training.curve_claims("fig1", summary, [("", curves)], params["figures"]["fig1"])
     by_claim = {c.claim: c for c in checks}
     best = by_claim["bn at its highest rate has the best test accuracy"]
     assert best.value == pytest.approx(0.82 - 0.71) and best.spread == pytest.approx(0.01) and best.agrees
@@ -78,7 +78,7 @@ def test_the_overfitting_rule_compares_bn_at_the_low_rate_with_bn_at_its_own_rat
         summary, curves = _fig1(
             params, {**finals, "bn@0.1": ([0.80, 0.84], [0.90, 0.92]), "bn@0.0001": ([0.60, 0.62], slow_train)}
         )
-        checks = training.curve_claims("fig1", summary, [("", curves)], params["figures"]["fig1"], "smoke")
+        checks = training.curve_claims("fig1", summary, [("", curves)], params["figures"]["fig1"])
         (overfit,) = [c for c in checks if c.claim.startswith("at the lower rate bn overfits more")]
         assert overfit.verdict == verdict, (slow_train, overfit)  # none's larger gap plays no part
 
@@ -88,7 +88,7 @@ def _fig15(accuracy: dict[str, list[float]], target: str = "fig16", profile: str
     panels = runs.curve_panels(targets.TARGETS[target].runs, params)
     frames = [_metrics(r, [a], [a]) for c in panels[0][1] for r, a in zip(c, accuracy[c[0].variant], strict=True)]
     summary = training.run_summary(pl.concat(frames))
-    return training.curve_claims(target, summary, panels, params["figures"][target], profile)
+    return training.curve_claims(target, summary, panels, params["figures"][target])
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def _fig17(left: dict[str, list[float]], right: dict[str, list[float]]):
         for r, a in zip(c, accuracy[side][c[0].variant], strict=True)
     ]
     summary = training.run_summary(pl.concat(frames, how="vertical"))
-    return training.curve_claims("fig17", summary, panels, params["figures"]["fig17"], "smoke")
+    return training.curve_claims("fig17", summary, panels, params["figures"]["fig17"])
 
 
 def test_fig17_wants_the_right_panel_spread_at_least_three_times_the_left():

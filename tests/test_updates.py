@@ -79,7 +79,7 @@ def test_crossing_and_claims_of_fig5():
     path = pl.DataFrame({"t": t, "loss": [10.0, 20.0, 100.0, 1e4, 1e8], "linear": [10.0, 9.0, 8.0, 7.0, 6.0]})
     assert updates.crossing(path, 1e3) == pytest.approx(0.625)
     assert math.isnan(updates.crossing(path, 1e9))
-    checks = updates.fig5_claims(path.with_columns(step=pl.lit(3)), 1e3, {"min_cross_t": 0.5}, "test")
+    checks = updates.fig5_claims(path.with_columns(step=pl.lit(3)), 1e3, {"min_cross_t": 0.5})
     assert [c.agrees for c in checks] == [True, True]
 
 
@@ -109,7 +109,7 @@ def test_layer_growth_separates_top_from_bottom():
             value = 1.0 if t == 0 or layer <= 4 else 10.0**layer
             rows += [{"layer": layer, "channel": c, "stat": "var", "t": t, "value": value} for c in range(3)]
     growth = updates.layer_growth(pl.DataFrame(rows))
-    (check,) = updates.fig6_claims(growth, {"min_decades": 1.0}, "test")
+    (check,) = updates.fig6_claims(growth, {"min_decades": 1.0})
     assert check.value == pytest.approx(7.5) and check.agrees  # top quarter (7, 8) grew 7.5 decades, bottom 0
 
 
@@ -125,5 +125,5 @@ def test_largest_lowering_step_and_fig24_claims():
     )
     steps = updates.largest_lowering_step(frame)
     assert dict(zip(steps["variant"], steps["largest"], strict=True)) == {"bn": 0.1, "none": 1e-3}
-    (check,) = updates.fig24_claims(steps, "bn", "none", {"min_step_ratio": 10.0}, "test")
+    (check,) = updates.fig24_claims(steps, "bn", "none", {"min_step_ratio": 10.0})
     assert check.value == pytest.approx(100.0) and check.agrees

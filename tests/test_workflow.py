@@ -25,13 +25,9 @@ from pipeline.analysis import trainability as trainability_rows
 from pipeline.checkout import copy_checkout
 from pipeline.train import runs
 from tests import browser
-from tests.conftest import write_fake_cifar
-
-BIN = Path(sys.executable).parent
+from tests.conftest import BIN, ENV, write_fake_cifar
 
 pytestmark = pytest.mark.workflow
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-
 
 # Seconds any one command may take: about 3x the slowest step on a quiet 2-core machine (the smoke fixture's
 # `dvc repro` stages: init_probes and figures about 3 min each), so two copies of the suite running side by side
@@ -140,9 +136,8 @@ def test_smoke_dag_makes_figure_claims_and_long_format_parquet(smoke_run):
     claims = pl.read_parquet(work / "results/smoke/claims.parquet")
     figures = {path.name.removesuffix(".svg") for path in (work / "figures").glob("*.svg")}
     new = {"fig1", "fig5", "fig6", "fig7", "fig13", "fig14", "fig15", "fig16", "fig17", "fig18", "fig22", "fig24"}
-    assert new <= figures and len(figures) == 25 and "stability" in figures  # the 24 of the paper, and one beyond
-    targets = figures | {"table1", "table2", "table3", "table4"}  # every figure and table carries its claim checks
-    assert set(claims["target"]) == targets
+    assert new <= figures and figures == set(targets.figures())
+    assert set(claims["target"]) == set(targets.TARGETS)  # every figure and table carries its claim checks
     table1 = pl.read_parquet(work / "tables/table1.parquet")
     assert sorted(table1["layer"].unique().to_list()) == [2, 4, 6] and table1.height == 6
     assert "| (a)/(d) |" in (work / "tables/table1.md").read_text()
@@ -166,8 +161,8 @@ def test_html_report_has_every_figure_and_table_and_renders_in_chromium(smoke_ru
     work, _ = smoke_run
     page = (work / "figures/report.html").read_text()
     sections = set(re.findall(r"<section id='(\w+)'>", page))
-    assert sections == {f"fig{i}" for i in range(1, 25)} | {f"table{i}" for i in range(1, 5)} | {"stability"}
-    assert page.count("data:image/svg+xml;base64,") == 25 and "Profile <b>smoke</b>" in page
+    assert sections == set(targets.TARGETS)
+    assert page.count("data:image/svg+xml;base64,") == len(targets.figures()) and "Profile <b>smoke</b>" in page
     shot = tmp_path / "report.png"
     assert browser.render(work / "figures/report.html", shot, tmp_path / "chromium") == []
     assert shot.stat().st_size > 100_000
@@ -217,23 +212,20 @@ def test_sweep_and_execution_edits_retrain_no_finished_run(smoke_run, edit, new_
         assert _nothing_to_do(dry_run), counts
 
 
+FIGURE_JOBS = {f"figure_{family}" for family in targets.FAMILIES if targets.figures(family)}
+CLAIMS_JOBS = {f"claims_{unit}" for unit, _ in targets.claim_units()}
+
+
 @pytest.mark.parametrize(
     ("module", "rerun"),
     [
-        ("pipeline/plots/stability.py", {"figure_stability"}),  # a leaf: one figure
+        # a plot module: every figure job imports it (pipeline/plots/figures.py maps each figure to its function),
+        # and nothing that measures or decides
+        ("pipeline/plots/stability.py", FIGURE_JOBS),
+        # imported by the gradient and activation analyses, so by every claims job (pipeline/analysis/decisions.py)
+        ("pipeline/analysis/channels.py", CLAIMS_JOBS | FIGURE_JOBS | {"table_gradients", "claims"}),
         (
-            "pipeline/analysis/channels.py",  # imported by the gradient and activation analyses and their plots
-            {
-                "claims_gradients",
-                "claims_activations",
-                "table_gradients",
-                "figure_gradients",
-                "figure_activations",
-                "claims",
-            },
-        ),
-        (
-            "pipeline/updates/steps.py",  # the single updates, and the searches that reuse their job
+            "pipeline/train/step_job.py",  # the job of the single updates and of the searches
             {
                 "diverging_update",
                 "batch_landscape",

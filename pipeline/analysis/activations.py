@@ -96,9 +96,7 @@ def representative(hist: pl.DataFrame, per_layer: int, rebin: int) -> pl.DataFra
     return pl.concat(frames, how="diagonal").sort("variant", "layer", "channel", "center")
 
 
-def claims(
-    summary: pl.DataFrame, normalized: str, unnormalized: str, rules: dict, profile: str
-) -> dict[str, list[Check]]:
+def claims(summary: pl.DataFrame, normalized: str, unnormalized: str, rules: dict) -> dict[str, list[Check]]:
     """fig13 (none): more multimodal deep down, nonzero means; fig14 (bn): unimodal and centered everywhere."""
     none = summary.filter(pl.col("variant") == unnormalized).sort("layer")
     bn = summary.filter(pl.col("variant") == normalized).sort("layer")
@@ -119,7 +117,6 @@ def claims(
                 f"minus layer {layers[0]} ({share[layers[0]]:.2f})",
                 float(share[layers[-1]] - share[layers[0]]),
                 rules["min_none_multimodal_rise"],
-                profile,
             ),
             Check.at_least(
                 "fig13",
@@ -127,7 +124,6 @@ def claims(
                 f"{unnormalized}: median |mean|/std of the channels of layers {layers[1:]}",
                 deep_center,
                 rules["min_none_center"],
-                profile,
             ),
         ],
         "fig14": [
@@ -137,7 +133,6 @@ def claims(
                 f"{normalized}: largest share of multimodal channels (layer {bn_worst['layer']})",
                 float(bn_worst["multimodal"]),
                 rules["max_bn_multimodal"],
-                profile,
             ),
             Check.at_most(
                 "fig14",
@@ -145,20 +140,19 @@ def claims(
                 f"{normalized}: median |mean|/std over {unnormalized}'s, largest over layers (layer {worst['layer']})",
                 float(worst["ratio"]),
                 rules["max_bn_center_ratio"],
-                profile,
             ),
         ],
     }
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """The claims of Fig. 13, 14 (activation histograms) and 18 (channel mean against gradient)."""
     bn, none = settings["probes/variants"]
     rules = settings["figures"]
     shapes = channel_shapes(
         parquet.read_all(data.histograms), rules["fig13"]["mode_min_height"], rules["fig13"]["mode_min_dip"]
     )
-    checks = claims(layer_shapes(shapes), bn, none, dict(rules["fig13"]), profile)
+    checks = claims(layer_shapes(shapes), bn, none, dict(rules["fig13"]))
     points = channels.fig18_points(parquet.read_all(data.mean_gradients))
-    checks["fig18"] = channels.fig18_claims(points, bn, none, dict(rules["fig18"]), profile)
+    checks["fig18"] = channels.fig18_claims(points, bn, none, dict(rules["fig18"]))
     return Decision(checks, parquet.provenance(data.histograms[0]))

@@ -44,9 +44,7 @@ def rank_one_r2(matrix: pl.DataFrame) -> float:
     return float(1 - ((centered - fitted) ** 2).sum() / (centered**2).sum())
 
 
-def fig7_claims(
-    matrix: pl.DataFrame, layer: int, normalized: str, unnormalized: str, rules: dict, profile: str
-) -> list[Check]:
+def fig7_claims(matrix: pl.DataFrame, layer: int, normalized: str, unnormalized: str, rules: dict) -> list[Check]:
     """none: in- and out-channel totals spread over a decade or more, rank-one structure; bn: no such spread."""
     checks = []
     for variant, rule in ((unnormalized, "min_none_spread"), (normalized, "max_bn_spread")):
@@ -63,7 +61,6 @@ def fig7_claims(
                     f"{variant}: 90th/10th percentile of the {axis.replace('_', '-')} totals at layer {layer}",
                     spread(totals),
                     rules[rule],
-                    profile,
                 )
             )
     r2 = {v: rank_one_r2(matrix.filter(pl.col("variant") == v)) for v in (normalized, unnormalized)}
@@ -74,7 +71,6 @@ def fig7_claims(
             f"{unnormalized}: share of log10 variance from row + column effects ({normalized}: {r2[normalized]:.2f})",
             r2[unnormalized],
             rules["min_none_r2"],
-            profile,
         )
     )
     return checks
@@ -87,7 +83,7 @@ def fig18_points(mean_gradients: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def fig18_claims(points: pl.DataFrame, normalized: str, unnormalized: str, rules: dict, profile: str) -> list[Check]:
+def fig18_claims(points: pl.DataFrame, normalized: str, unnormalized: str, rules: dict) -> list[Check]:
     """none: the gradient follows the in-channel's mean; bn: every in-channel gets gradients of one scale."""
     layer = int(points["layer"][0])
     per_channel = {
@@ -105,7 +101,6 @@ def fig18_claims(points: pl.DataFrame, normalized: str, unnormalized: str, rules
             f"{unnormalized}: Spearman correlation of in-channel mean and |mean gradient| at layer {layer}",
             rho,
             rules["min_none_correlation"],
-            profile,
         ),
         Check.at_least(
             "fig18",
@@ -113,7 +108,6 @@ def fig18_claims(points: pl.DataFrame, normalized: str, unnormalized: str, rules
             f"{unnormalized}: 90th/10th percentile of per-in-channel mean |gradient|",
             spread(per_channel[unnormalized]),
             rules["min_none_spread"],
-            profile,
         ),
         Check.at_most(
             "fig18",
@@ -121,6 +115,5 @@ def fig18_claims(points: pl.DataFrame, normalized: str, unnormalized: str, rules
             f"{normalized}: 90th/10th percentile of per-in-channel mean |gradient|",
             spread(per_channel[normalized]),
             rules["max_bn_spread"],
-            profile,
         ),
     ]

@@ -42,7 +42,7 @@ def markdown(wide: pl.DataFrame, title: str, note: str) -> str:
 
 
 def table_claims(
-    wide: pl.DataFrame, target: str, normalized: str, unnormalized: str, none_max: float, bn_min: float, profile: str
+    wide: pl.DataFrame, target: str, normalized: str, unnormalized: str, none_max: float, bn_min: float
 ) -> list[Check]:
     """Per layer: (a)/(d) within a factor ~2 for the unnormalized net, ~100x for the batch-normalized one."""
     checks = []
@@ -55,7 +55,6 @@ def table_claims(
                     f"{unnormalized}: (a)/(d) at layer {r['layer']}",
                     r["ratio"],
                     none_max,
-                    profile,
                 )
             )
         elif r["variant"] == normalized:
@@ -66,7 +65,6 @@ def table_claims(
                     f"{normalized}: (a)/(d) at layer {r['layer']}",
                     r["ratio"],
                     bn_min,
-                    profile,
                 )
             )
     return checks
@@ -77,9 +75,7 @@ def _excess_kurtosis(values: pl.Series) -> float:
     return float((centered**4).mean() / (centered**2).mean() ** 2 - 3)
 
 
-def fig2_claims(
-    params: pl.DataFrame, layer: int, normalized: str, unnormalized: str, min_ratio: float, profile: str
-) -> list[Check]:
+def fig2_claims(params: pl.DataFrame, layer: int, normalized: str, unnormalized: str, min_ratio: float) -> list[Check]:
     """none's gradients ~100x larger than bn's, with heavier tails."""
     grads = {
         v: params.filter(pl.col("variant") == v, pl.col("stat") == "grad", pl.col("layer") == layer)["value"]
@@ -94,7 +90,6 @@ def fig2_claims(
             f"mean |gradient| at layer {layer}, {unnormalized} / {normalized}",
             ratio,
             min_ratio,
-            profile,
         ),
         Check(
             "fig2",
@@ -103,7 +98,6 @@ def fig2_claims(
             kurtosis[unnormalized],
             f"> {normalized}'s",
             kurtosis[unnormalized] > kurtosis[normalized],
-            profile,
         ),
     ]
 
@@ -134,9 +128,7 @@ def scatter(params: pl.DataFrame, layer: int) -> pl.DataFrame:
     )
 
 
-def fig23_claims(
-    points: pl.DataFrame, layer: int, normalized: str, unnormalized: str, rules: dict, profile: str
-) -> list[Check]:
+def fig23_claims(points: pl.DataFrame, layer: int, normalized: str, unnormalized: str, rules: dict) -> list[Check]:
     """none: |sum d| and sum |d| lie on a line; bn: no relation, and much smaller."""
     r = {
         v: float(points.filter(pl.col("variant") == v).select(pl.corr("a", "d"))[0, 0])
@@ -153,7 +145,6 @@ def fig23_claims(
             f"{unnormalized}: Pearson r of (a), (d) at layer {layer}",
             r[unnormalized],
             rules["none_min_correlation"],
-            profile,
         ),
         Check.at_most(
             "fig23",
@@ -161,7 +152,6 @@ def fig23_claims(
             f"{normalized}: Pearson r of (a), (d) at layer {layer}",
             r[normalized],
             rules["bn_max_correlation"],
-            profile,
         ),
         Check.at_most(
             "fig23",
@@ -169,7 +159,6 @@ def fig23_claims(
             f"median (d) at layer {layer}, {normalized} / {unnormalized}",
             size,
             rules["max_size_ratio"],
-            profile,
         ),
     ]
 
@@ -197,7 +186,7 @@ def softmax_spread(logits: pl.DataFrame) -> pl.DataFrame:
     return tv.join(modal, on="variant").join(modal_p, on="variant").sort("variant")
 
 
-def fig4_claims(spread: pl.DataFrame, normalized: str, unnormalized: str, rules: dict, profile: str) -> list[Check]:
+def fig4_claims(spread: pl.DataFrame, normalized: str, unnormalized: str, rules: dict) -> list[Check]:
     """none: one class favored for every input and the gradient's input-dependent part vanishes; bn: it does not."""
     row = {r["variant"]: r for r in spread.iter_rows(named=True)}
     none, bn = row[unnormalized], row[normalized]
@@ -210,7 +199,6 @@ def fig4_claims(spread: pl.DataFrame, normalized: str, unnormalized: str, rules:
             none["spread"],
             f"<= {rules['none_max_spread']:g}",
             none["spread"] <= rules["none_max_spread"],
-            profile,
         ),
         Check.at_least(
             "fig4",
@@ -218,7 +206,6 @@ def fig4_claims(spread: pl.DataFrame, normalized: str, unnormalized: str, rules:
             f"{normalized}: softmax spread across images; {bn['modal_share']:.0%} of images favor one class",
             bn["spread"],
             rules["bn_min_spread"],
-            profile,
         ),
     ]
 
@@ -232,9 +219,7 @@ def channel_summary(channels: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def fig19_claims(
-    summary: pl.DataFrame, depth: int, normalized: str, unnormalized: str, rules: dict, profile: str
-) -> list[Check]:
+def fig19_claims(summary: pl.DataFrame, depth: int, normalized: str, unnormalized: str, rules: dict) -> list[Check]:
     """Stage 1 vs stage 3 (the first and last 2n convs): none much larger early, bn similar."""
     blocks = 2 * (depth - 2) // 6
     ratio = {}
@@ -249,7 +234,6 @@ def fig19_claims(
             f"{unnormalized}: mean |channel gradient|, stage 1 / stage 3",
             ratio[unnormalized],
             rules["none_min_early_late"],
-            profile,
         ),
         Check.at_most(
             "fig19",
@@ -257,7 +241,6 @@ def fig19_claims(
             f"{normalized}: |log10| of mean |channel gradient|, stage 1 / stage 3",
             decades,
             rules["bn_max_decades"],
-            profile,
         ),
     ]
 
@@ -301,7 +284,6 @@ def fig20_21_claims(
     normalized: str,
     unnormalized: str,
     min_ratio: float,
-    profile: str,
 ) -> dict[str, list[Check]]:
     """The class every input is pushed towards (j') gives by far the largest gradients in the unnormalized net."""
     checks: dict[str, list[Check]] = {"fig20": [], "fig21": []}
@@ -319,7 +301,6 @@ def fig20_21_claims(
                     f"{variant}: mean |gradient| at layer {layer}, class {top} / median of the other classes",
                     ratio,
                     min_ratio,
-                    profile,
                 )
             )
             checks["fig20"].append(
@@ -330,7 +311,6 @@ def fig20_21_claims(
                     float(top),
                     f"== {favored}",
                     top == favored,
-                    profile,
                 )
             )
         else:
@@ -342,7 +322,6 @@ def fig20_21_claims(
                     ratio,
                     f"< {unnormalized}'s",
                     ratio < checks["fig21"][0].value,
-                    profile,
                 )
             )
     return checks
@@ -365,7 +344,7 @@ def summand_summary(summands: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def fig22_claims(summary: pl.DataFrame, layer: int, unnormalized: str, min_center: float, profile: str) -> list[Check]:
+def fig22_claims(summary: pl.DataFrame, layer: int, unnormalized: str, min_center: float) -> list[Check]:
     """The summands of a typical unnormalized parameter with |sum d| ~ sum |d| are skewed far from 0."""
     row = summary.filter(pl.col("variant") == unnormalized).row(0, named=True)
     return [
@@ -376,12 +355,11 @@ def fig22_claims(summary: pl.DataFrame, layer: int, unnormalized: str, min_cente
             f"((d)/(a) {row['ratio']:.2f}, (a) {row['liveness']:.2f} x the layer median)",
             row["center"],
             min_center,
-            profile,
         )
     ]
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """The claims of Table 1, Table 4 and Fig. 2, 4, 7, 19-23 from the gradient probe's outputs (``data.table``,
     ``data.params``, ``data.logits``, ``data.channels``, ``data.classes``, ``data.summands``)."""
     table = parquet.read_all(data.table)
@@ -397,20 +375,18 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
             none,
             table1["none_max_ratio"],
             table1["bn_min_ratio"],
-            profile,
         )
         for target in ("table1", "table4")  # Table 4 is decided by Table 1's rules
     }
-    checks["fig2"] = fig2_claims(params, layers["fig2_layer"], bn, none, rules["fig2"]["min_magnitude_ratio"], profile)
+    checks["fig2"] = fig2_claims(params, layers["fig2_layer"], bn, none, rules["fig2"]["min_magnitude_ratio"])
     points = scatter(params, layers["fig23_layer"])
-    checks["fig4"] = fig4_claims(softmax_spread(parquet.read_all(data.logits)), bn, none, dict(rules["fig4"]), profile)
+    checks["fig4"] = fig4_claims(softmax_spread(parquet.read_all(data.logits)), bn, none, dict(rules["fig4"]))
     checks["fig19"] = fig19_claims(
         channel_summary(parquet.read_all(data.channels)),
         settings["model/depth"],
         bn,
         none,
         dict(rules["fig19"]),
-        profile,
     )
     checks.update(
         fig20_21_claims(
@@ -420,19 +396,17 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
             bn,
             none,
             rules["fig21"]["min_class_ratio"],
-            profile,
         )
     )
     fig7_layer = layers["fig7_layer"]
     checks["fig7"] = channels.fig7_claims(
-        channels.channel_matrix(params, fig7_layer), fig7_layer, bn, none, dict(rules["fig7"]), profile
+        channels.channel_matrix(params, fig7_layer), fig7_layer, bn, none, dict(rules["fig7"])
     )
     checks["fig22"] = fig22_claims(
         summand_summary(parquet.read_all(data.summands)),
         layers["fig22_layer"],
         none,
         rules["fig22"]["min_none_center"],
-        profile,
     )
-    checks["fig23"] = fig23_claims(points, layers["fig23_layer"], bn, none, dict(rules["fig23"]), profile)
+    checks["fig23"] = fig23_claims(points, layers["fig23_layer"], bn, none, dict(rules["fig23"]))
     return Decision(checks, parquet.provenance(data.table[0]))

@@ -47,7 +47,7 @@ def fitted_decades(layers: list[int], values: list[float]) -> float:
 
 
 def claims(
-    summary: pl.DataFrame, normalized: str, unnormalized: str, min_growth: float, max_growth: float, profile: str
+    summary: pl.DataFrame, normalized: str, unnormalized: str, min_growth: float, max_growth: float
 ) -> list[Check]:
     """Fig. 3's claim: the unnormalized moments grow ~exponentially with depth, the normalized ones stay flat.
 
@@ -68,7 +68,6 @@ def claims(
                 f"{unnormalized}: decades the {label} rises over depth (log-linear fit)",
                 growth[unnormalized],
                 min_growth,
-                profile,
             ),
             Check.at_most(
                 "fig3",
@@ -76,7 +75,6 @@ def claims(
                 f"{normalized}: decades the {label} rises over depth (log-linear fit)",
                 growth[normalized],
                 max_growth,
-                profile,
             ),
         ]
     return checks
@@ -87,10 +85,10 @@ def read(paths: list[str]) -> tuple[pl.DataFrame, dict]:
     return layer_summary(parquet.read_all(paths)), parquet.combined_provenance(paths)
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """Fig. 3's claims from the moment probes of the compared pair (``data.moments``, normalized first)."""
     summary, record = read(list(data.moments))
     rules = settings["figures"]["fig3"]
     normalized, unnormalized = settings["probes/variants"]
-    checks = claims(summary, normalized, unnormalized, rules["min_none_decades"], rules["max_bn_decades"], profile)
+    checks = claims(summary, normalized, unnormalized, rules["min_none_decades"], rules["max_bn_decades"])
     return Decision({"fig3": checks}, {**record, "rules": dict(rules)})

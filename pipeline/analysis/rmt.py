@@ -69,7 +69,7 @@ def _increasing(values: list[float]) -> bool:
     return all(b > a for a, b in itertools.pairwise(values))
 
 
-def fig8_claims(spectra: pl.DataFrame, profile: str) -> list[Check]:
+def fig8_claims(spectra: pl.DataFrame) -> list[Check]:
     """Heavier tails and a larger maximum singular value as M grows."""
     per_m = (
         spectra.with_columns(sigma=pl.col("x").sqrt())
@@ -90,7 +90,6 @@ def fig8_claims(spectra: pl.DataFrame, profile: str) -> list[Check]:
             per_m["top"][-1] / per_m["top"][0],
             "increases with every M",
             top_ok,
-            profile,
         ),
         Check(
             "fig8",
@@ -99,12 +98,11 @@ def fig8_claims(spectra: pl.DataFrame, profile: str) -> list[Check]:
             per_m["tail"][-1],
             "increases with every M",
             tail_ok,
-            profile,
         ),
     ]
 
 
-def fig9_claims(curves: pl.DataFrame, profile: str) -> list[Check]:
+def fig9_claims(curves: pl.DataFrame) -> list[Check]:
     """x(phi) is strictly decreasing, so invertible: count the grid steps where it is not, over every M."""
     rises = 0
     for (_m,), group in curves.group_by("M"):
@@ -118,12 +116,11 @@ def fig9_claims(curves: pl.DataFrame, profile: str) -> list[Check]:
             float(rises),
             "== 0",
             rises == 0,
-            profile,
         )
     ]
 
 
-def fig10_claims(ks: pl.DataFrame, max_ks: float, profile: str) -> list[Check]:
+def fig10_claims(ks: pl.DataFrame, max_ks: float) -> list[Check]:
     """The law matches the empirical squared singular values (normalized 1/N per factor), per M."""
     return [
         Check.at_most(
@@ -132,13 +129,12 @@ def fig10_claims(ks: pl.DataFrame, max_ks: float, profile: str) -> list[Check]:
             f"Kolmogorov-Smirnov distance, M={row['M']} ({row['values']} values)",
             row["ks"],
             max_ks,
-            profile,
         )
         for row in ks.iter_rows(named=True)
     ]
 
 
-def fig11_claims(stats: pl.DataFrame, profile: str) -> list[Check]:
+def fig11_claims(stats: pl.DataFrame) -> list[Check]:
     """The condition number grows dramatically with M (and the float64 product cannot show it)."""
     ok = _increasing(stats["log10_kappa_mean"].to_list())
     last = stats.row(-1, named=True)
@@ -151,7 +147,6 @@ def fig11_claims(stats: pl.DataFrame, profile: str) -> list[Check]:
             last["log10_kappa_mean"],
             "increases with every M",
             ok,
-            profile,
         ),
         Check(
             "fig11",
@@ -160,12 +155,11 @@ def fig11_claims(stats: pl.DataFrame, profile: str) -> list[Check]:
             understated,
             "> 1",
             understated > 1,
-            profile,
         ),
     ]
 
 
-def fig12_claims(stats: pl.DataFrame, profile: str) -> list[Check]:
+def fig12_claims(stats: pl.DataFrame) -> list[Check]:
     """The maximum singular value increases with M, but below the N -> infinity edge."""
     ok = _increasing(stats["sigma_max_mean"].to_list())
     last = stats.row(-1, named=True)
@@ -178,7 +172,6 @@ def fig12_claims(stats: pl.DataFrame, profile: str) -> list[Check]:
             last["sigma_max_mean"],
             "increases with every M",
             ok,
-            profile,
         ),
         Check(
             "fig12",
@@ -187,26 +180,25 @@ def fig12_claims(stats: pl.DataFrame, profile: str) -> list[Check]:
             last["sigma_max_mean"] / edge,
             "< 1",
             last["sigma_max_mean"] < edge,
-            profile,
         ),
     ]
 
 
 def all_claims(
-    curves: pl.DataFrame, ks: pl.DataFrame, spectra: pl.DataFrame, condition: pl.DataFrame, max_ks: float, profile: str
+    curves: pl.DataFrame, ks: pl.DataFrame, spectra: pl.DataFrame, condition: pl.DataFrame, max_ks: float
 ) -> dict[str, list[Check]]:
     """The claim checks of Figures 8-12, by target."""
     stats = run_statistics(condition)
     return {
-        "fig8": fig8_claims(spectra, profile),
-        "fig9": fig9_claims(curves, profile),
-        "fig10": fig10_claims(ks, max_ks, profile),
-        "fig11": fig11_claims(stats, profile),
-        "fig12": fig12_claims(stats, profile),
+        "fig8": fig8_claims(spectra),
+        "fig9": fig9_claims(curves),
+        "fig10": fig10_claims(ks, max_ks),
+        "fig11": fig11_claims(stats),
+        "fig12": fig12_claims(stats),
     }
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """The claims of Figures 8-12 from the RMT tables (``data.theory``, ``data.spectra``, ``data.condition``)."""
     spectra = parquet.read(data.spectra)
     max_ks = settings["rmt/max_ks"]
@@ -216,6 +208,5 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
         spectra,
         parquet.read(data.condition),
         max_ks,
-        profile,
     )
     return Decision(checks, {**parquet.provenance(data.spectra), "rules": {"max_ks": max_ks}})

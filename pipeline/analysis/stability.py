@@ -136,7 +136,7 @@ def rank_correlation(none: pl.DataFrame, grid: list[float]) -> float:
     return float(np.corrcoef(*ranks)[0, 1])
 
 
-def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict, profile: str) -> list[Check]:
+def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict) -> list[Check]:
     """The unnormalized net's largest stable rate falls with depth by at least ``min_none_fall`` decades (from
     ``from_depth`` to ``to_depth``), the normalized net's by at most ``max_bn_fall``; across depths the
     unnormalized rate falls as its activation variance grows (rank correlation at most ``max_rank_correlation``).
@@ -164,7 +164,6 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
             f"{unnormalized}: decades the largest stable rate falls {span}{none_note}",
             none_fall,
             rules["min_none_fall"],
-            profile,
             none_spread,
         ),
         Check.at_most(
@@ -173,7 +172,6 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
             f"{normalized}: decades the largest stable rate falls {span}{bn_note}",
             bn_fall,
             rules["max_bn_fall"],
-            profile,
             bn_spread,
         ),
         Check.at_most(
@@ -184,13 +182,12 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict,
             f" rises {growth_span:.2g} decades",
             correlation,
             rules["max_rank_correlation"],
-            profile,
             correlation_spread,
         ),
     ]
 
 
-def premise(frame: pl.DataFrame, rules: dict, search: dict, training: dict, profile: str) -> Check:
+def premise(frame: pl.DataFrame, rules: dict, search: dict, training: dict) -> Check:
     """The premise of the training figures' claims (issue 21): at the depth they train at, the unnormalized net's
     largest stable rate lies at least ``min_premise_decades`` below the rate the normalized net trains at (at a
     shallower depth none trains at bn's rate, and a comparison of the two says nothing about §3.4's mechanism).
@@ -212,7 +209,6 @@ def premise(frame: pl.DataFrame, rules: dict, search: dict, training: dict, prof
         f"the training depth {depth}, K = {k} steps, median of {stable.len()} seeds",
         value,
         rules["min_premise_decades"],
-        profile,
         spread,
     )
 
@@ -222,7 +218,7 @@ def shown_rate(lr: float | None, at_top: bool, grid: list[float]) -> str:
     return f"< {decimal(grid[0])}" if lr is None else f"{'>= ' if at_top else ''}{decimal(lr)}"
 
 
-def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
+def markdown(frame: pl.DataFrame, grid: list[float], built_at: str) -> str:
     """The table: per variant and depth, the largest stable rate at every K (each seed's, then their median), and
     the variance growth."""
     steps = sorted(frame["steps"].unique())
@@ -231,7 +227,7 @@ def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
     lines = [
         "# Largest stable learning rate vs depth",
         "",
-        f"Profile {profile}; rates {decimal(grid[0])}..{decimal(grid[-1])}; stable = no mini-batch loss above the "
+        f"Profile {built_at}; rates {decimal(grid[0])}..{decimal(grid[-1])}; stable = no mini-batch loss above the "
         "divergence threshold in the first K steps of the paper's recipe; '>=' marks the top of the grid, '<' a net "
         f"that diverges at every rate. Each cell: seeds {', '.join(map(str, seeds))}, then their median.",
         "",
@@ -255,16 +251,18 @@ def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """The stability table (largest stable rate per variant, depth and K, with the unnormalized net's variance
     growth: ``data.searches``, ``data.moments``) and its claims."""
     search, rules = settings["stability"], dict(settings["figures"]["stability"])
     found = rates(parquet.read_all(data.searches), search["lrs"], search["steps"])
     growth = variance_growth(parquet.read_all(data.moments))
-    frame = table(found, growth, search["variants"][1])
+    normalized, unnormalized = search["variants"]
+    frame = table(found, growth, unnormalized)
     record = parquet.combined_provenance(data.searches, ("variant", "depth", "seed"))
-    normalized = search["variants"][0]
     depth = training_depth({"train": {"depth": settings["train/depth"]}, "model": {"depth": settings["model/depth"]}})
     training = {"depth": depth, "lr": settings["variants"][normalized]["lr"]}
-    checks = [*claims(frame, growth, rules, dict(search), profile), premise(frame, rules, search, training, profile)]
-    return Decision({"stability": checks}, record, {"stability": (frame, markdown(frame, search["lrs"], profile))})
+    checks = [*claims(frame, growth, rules, dict(search)), premise(frame, rules, search, training)]
+    return Decision(
+        {"stability": checks}, record, {"stability": (frame, markdown(frame, search["lrs"], record["profile"]))}
+    )

@@ -128,7 +128,7 @@ def decades(higher: float | None, lower: float | None, floor: float) -> float:
     return math.log10((higher or floor) / (lower or floor))
 
 
-def order_check(rows: Rows, claim: str, pair: list[str], grid: list[float], profile: str) -> Check:
+def order_check(rows: Rows, claim: str, pair: list[str], grid: list[float]) -> Check:
     """Row ``pair[0]``'s answer is above row ``pair[1]``'s (in decades, > 0)."""
     floor = floor_of(grid)
     high, low = (rows[label]["trainable_lr"] for label in pair)
@@ -139,13 +139,12 @@ def order_check(rows: Rows, claim: str, pair: list[str], grid: list[float], prof
         decades(high, low, floor),
         "> 0",
         decades(high, low, floor) > 0,
-        profile,
         limit=0.0,
         unsettled=rows.unsettled(pair, grid),
     )
 
 
-def paper_rate_checks(rows: Rows, grid: list[float], max_steps: int, profile: str) -> list[Check]:
+def paper_rate_checks(rows: Rows, grid: list[float], max_steps: int) -> list[Check]:
     """Per row with a paper rate: our answer within ``max_steps`` steps of the grid of the paper's rate."""
     checks = []
     for label, row in rows.rows.items():
@@ -162,14 +161,13 @@ def paper_rate_checks(rows: Rows, grid: list[float], max_steps: int, profile: st
                 steps,
                 f"|steps| <= {max_steps}",
                 not math.isnan(steps) and abs(steps) <= max_steps,
-                profile,
                 unsettled=rows.unsettled([label]),
             )
         )
     return checks
 
 
-def table2_claims(rows: Rows, rules: dict, grid: list[float], profile: str) -> list[Check]:
+def table2_claims(rows: Rows, rules: dict, grid: list[float]) -> list[Check]:
     """App. H: normalization enables larger rates; both moments together above either alone."""
     floor = floor_of(grid)
     none = rules["unnormalized"]
@@ -180,7 +178,7 @@ def table2_claims(rows: Rows, rules: dict, grid: list[float], profile: str) -> l
     best_alone = max(alone, key=lambda label: rows[label]["trainable_lr"] or floor)
     both_gap = decades(rows[both]["trainable_lr"], rows[best_alone]["trainable_lr"], floor)
     return [
-        *paper_rate_checks(rows, grid, rules["max_grid_steps"], profile),
+        *paper_rate_checks(rows, grid, rules["max_grid_steps"]),
         Check(
             "table2",
             "normalization enables larger rates",
@@ -189,7 +187,6 @@ def table2_claims(rows: Rows, rules: dict, grid: list[float], profile: str) -> l
             gaps[low],
             "> 0",
             gaps[low] > 0,
-            profile,
             limit=0.0,
             unsettled=rows.unsettled([low, none], grid) or rows.unsettled(list(rows.rows)),
         ),
@@ -201,14 +198,13 @@ def table2_claims(rows: Rows, rules: dict, grid: list[float], profile: str) -> l
             both_gap,
             "> 0",
             both_gap > 0,
-            profile,
             limit=0.0,
             unsettled=rows.unsettled([both, best_alone], grid) or rows.unsettled([both, *alone]),
         ),
     ]
 
 
-def stability_claims(frame: pl.DataFrame, extra: dict, horizons: list[int], profile: str) -> list[Check]:
+def stability_claims(frame: pl.DataFrame, extra: dict, horizons: list[int]) -> list[Check]:
     """App. J: bn at the paper's depth does not diverge at the lower rate and diverges at the higher, within the
     longest H; undecided when the divergence differs between the horizons."""
     trials = {t.lr: t for t in trials_of(frame, extra["variant"], extra["depth"])}
@@ -231,27 +227,26 @@ def stability_claims(frame: pl.DataFrame, extra: dict, horizons: list[int], prof
                 float(diverged),
                 f"== {int(should)} ({'diverged' if should else 'not diverged'})",
                 diverged == should,
-                profile,
                 unsettled=f"the divergence moves with H: step {step}" if moves else None,
             )
         )
     return checks
 
 
-def table3_claims(rows: Rows, frame: pl.DataFrame, rules: dict, section: dict, profile: str):
+def table3_claims(rows: Rows, frame: pl.DataFrame, rules: dict, section: dict):
     """App. J: less deep ResNets, a warm start and full (not alternating) normalization each allow a higher
     rate; bn does not diverge at 3.0 and diverges at 10.0."""
-    checks = paper_rate_checks(rows, section["grid"], rules["max_grid_steps"], profile)
+    checks = paper_rate_checks(rows, section["grid"], rules["max_grid_steps"])
     for claim, key in (
         ("less deep ResNets enable larger rates", "shallow_vs_deep"),
         ("warm-starting an unnormalized net allows higher rates", "warm_vs_cold"),
         ("alternating normalization allows lower rates than BN", "bn_vs_alternating"),
     ):
-        checks.append(order_check(rows, claim, rules[key], section["grid"], profile))
-    return checks + stability_claims(frame, section["table3"]["stability"], section["horizons"], profile)
+        checks.append(order_check(rows, claim, rules[key], section["grid"]))
+    return checks + stability_claims(frame, section["table3"]["stability"], section["horizons"])
 
 
-def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, profile: str) -> str:
+def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, built_at: str) -> str:
     """Table 2 or 3 in the paper's layout (row, our rate at each horizon, the paper's), then how each answer was
     reached (the largest non-diverging rate at each horizon)."""
     horizons = sorted(section["horizons"])
@@ -259,7 +254,7 @@ def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, pr
     lines = [
         f"# {title[target]}",
         "",
-        f"Profile {profile}; the largest rate of {', '.join(map(decimal, section['grid']))} at which the paper's "
+        f"Profile {built_at}; the largest rate of {', '.join(map(decimal, section['grid']))} at which the paper's "
         f"recipe neither diverges nor stays at chance (test accuracy <= {ceiling:.4f} on the first "
         f"{section['test_images']} test images) within H steps, searched at H = {', '.join(map(str, horizons))}; "
         "'moves' marks an answer that differs between the horizons (its claims are undecided).",
@@ -283,7 +278,7 @@ def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, pr
     return "\n".join(lines) + "\n"
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """Tables 2 and 3 from the searches (``data.searches``) and their claims."""
     section, variants = settings["trainability"], settings["variants"]
     frame = parquet.read_all(data.searches)
@@ -295,9 +290,7 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
         table = answers(frame, table_rows(target, section, variants), section, ceiling)
         rows, rules = Rows(table, target), dict(settings["figures"][target])
         checks[target] = (
-            table2_claims(rows, rules, grid, profile)
-            if target == "table2"
-            else table3_claims(rows, frame, rules, section, profile)
+            table2_claims(rows, rules, grid) if target == "table2" else table3_claims(rows, frame, rules, section)
         )
-        tables[target] = (table, markdown(target, table, {**section, **record["params"]}, ceiling, profile))
+        tables[target] = (table, markdown(target, table, {**section, **record["params"]}, ceiling, record["profile"]))
     return Decision(checks, record, tables)

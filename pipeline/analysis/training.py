@@ -128,7 +128,7 @@ def paired(quantity: Callable[..., np.ndarray], *per_seed: np.ndarray) -> tuple[
     return value, spread
 
 
-def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict, profile: str) -> list[Check]:
+def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict) -> list[Check]:
     """§2 and Fig. 1: bn at its highest rate is best; at the unnormalized network's rate and schedule bn is no
     better than none, and its train-test gap is larger than at its own high rate (the caption); the higher rate
     mediates most of BN's benefit; an intermediate rate lands in between."""
@@ -158,7 +158,6 @@ def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict, profile: s
             f"final test accuracy, {label(fast)} minus the best other curve",
             best[0],
             0.0,
-            profile,
             best[1],
         ),
         Check.at_most(
@@ -167,7 +166,6 @@ def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict, profile: s
             f"final test accuracy, {label(slow)} minus {label(none)}",
             advantage[0],
             rules["max_slow_advantage"],
-            profile,
             advantage[1],
         ),
         Check.above(
@@ -176,7 +174,6 @@ def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict, profile: s
             f"train - test accuracy gap, {label(slow)} minus {label(fast)}",
             gap[0],
             0.0,
-            profile,
             gap[1],
         ),
     ]
@@ -188,7 +185,6 @@ def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict, profile: s
             f"share of the test accuracy gain of {label(fast)} over {label(none)} lost at {label(slow)}",
             share[0],
             rules["min_rate_share"],
-            profile,
             share[1],
         )
     )
@@ -201,14 +197,13 @@ def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict, profile: s
                 f"final test accuracy: smaller margin of {label(mid)} to {label(fast)} and to {label(slow)}",
                 between[0],
                 0.0,
-                profile,
                 between[1],
             )
         )
     return checks
 
 
-def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules: dict, profile: str) -> list[Check]:
+def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules: dict) -> list[Check]:
     """App. G: with BN only at the top the network trains (Fig. 15) and tests (Fig. 16) only somewhat worse
     than with full BN. ``curves`` are bn_top's, then the two reference curves (full BN, then none). The
     position of bn_top between none (0) and full BN (1) is checked wherever the accuracies have not saturated
@@ -233,7 +228,6 @@ def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules:
                 placed,
                 position[0],
                 rules["min_position"],
-                profile,
                 position[1],
             ),
             # App. G: "only somewhat weaker performance than a completely batch normalized network"
@@ -243,7 +237,6 @@ def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules:
                 f"{placed}, against full BN's",  # the value above under its upper rule (a distinct metrics key)
                 position[0],
                 rules["max_position"],
-                profile,
                 position[1],
             ),
         ]
@@ -257,7 +250,6 @@ def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules:
                 f"final training accuracy of {label(top)}",
                 mean,
                 rules["min_train_acc"],
-                profile,
                 spread,
             )
         )
@@ -271,16 +263,13 @@ def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules:
                 mean,
                 f"within {rules['tolerance']:g} of {paper:g}",
                 abs(mean - paper) <= rules["tolerance"],
-                profile,
                 spread,
             )
         )
     return checks
 
 
-def fig17_claims(
-    finals: Finals, left: list[list[Run]], right: list[list[Run]], rules: dict, profile: str
-) -> list[Check]:
+def fig17_claims(finals: Finals, left: list[list[Run]], right: list[list[Run]], rules: dict) -> list[Check]:
     """App. H: the affine part adds little (~0.6%); the normalization parts matter much more (the right panel's
     spread at least ``min_parts_factor`` times the left's)."""
 
@@ -301,7 +290,6 @@ def fig17_claims(
             "left panel: spread of final test accuracy",
             left_value[0],
             rules["max_affine_gain"],
-            profile,
             left_value[1],
         ),
         Check.at_least(
@@ -310,28 +298,25 @@ def fig17_claims(
             f"right panel's spread of final test accuracy minus {factor:g} x the left panel's",
             wider[0],
             0.0,
-            profile,
             wider[1],
         ),
     ]
 
 
-def curve_claims(
-    target: str, summary: pl.DataFrame, panels: list[tuple[str, list[list[Run]]]], rules: dict, profile: str
-):
+def curve_claims(target: str, summary: pl.DataFrame, panels: list[tuple[str, list[list[Run]]]], rules: dict):
     """The claims of one curve figure (``panels`` from :func:`pipeline.train.runs.curve_panels`)."""
     curves = [c for _, panel in panels for c in panel]
     finals = Finals(summary, curves)
     if target == "fig1":
-        return fig1_claims(finals, curves, rules, profile)
+        return fig1_claims(finals, curves, rules)
     if target in ("fig15", "fig16"):
-        return fig15_16_claims(target, finals, curves, rules, profile)
+        return fig15_16_claims(target, finals, curves, rules)
     if target == "fig17":
-        return fig17_claims(finals, panels[0][1], panels[1][1], rules, profile)
+        return fig17_claims(finals, panels[0][1], panels[1][1], rules)
     raise ValueError(f"'{target}' is not a training figure")
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """The claims of one training figure from exactly its runs' metrics (``data.metrics``).
     ``settings["experiment"]`` rebuilds the runs of its ``training:`` entry ``settings["runs_of"]``
     (:func:`pipeline.train.runs.experiment_params`)."""
@@ -341,7 +326,6 @@ def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
     panels = train_runs.curve_panels(entry, params)
     where = where_ran([curve for _, curves in panels for curve in curves], params["train"])
     checks = [
-        dataclasses.replace(c, quantity=f"{c.quantity} ({where})")
-        for c in curve_claims(target, summary, panels, rules, profile)
+        dataclasses.replace(c, quantity=f"{c.quantity} ({where})") for c in curve_claims(target, summary, panels, rules)
     ]
     return Decision({target: checks}, parquet.provenance(data.metrics[0]))

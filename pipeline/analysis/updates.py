@@ -25,7 +25,7 @@ def crossing(path: pl.DataFrame, threshold: float) -> float:
     return float(t[i - 1] + (t[i] - t[i - 1]) * (math.log10(threshold) - lo) / (hi - lo))
 
 
-def fig5_claims(path: pl.DataFrame, threshold: float, rules: dict, profile: str) -> list[Check]:
+def fig5_claims(path: pl.DataFrame, threshold: float, rules: dict) -> list[Check]:
     """The loss explodes towards the end of the update path; the first-order prediction at t=0 does not see it."""
     cross = crossing(path, threshold)
     step = int(path["step"][0])
@@ -37,7 +37,6 @@ def fig5_claims(path: pl.DataFrame, threshold: float, rules: dict, profile: str)
             f"t where the loss of the responsible batch (update {step}) leaves {threshold:g}",
             cross,
             rules["min_cross_t"],
-            profile,
         ),
         Check(
             "fig5",
@@ -46,7 +45,6 @@ def fig5_claims(path: pl.DataFrame, threshold: float, rules: dict, profile: str)
             linear_end,
             f"< {threshold:g}",
             linear_end < threshold,
-            profile,
         ),
     ]
 
@@ -62,7 +60,7 @@ def layer_growth(moments: pl.DataFrame) -> pl.DataFrame:
     return per_t.join(growth, on=["layer", "stat"]).sort("layer", "stat", "t")
 
 
-def fig6_claims(growth: pl.DataFrame, rules: dict, profile: str) -> list[Check]:
+def fig6_claims(growth: pl.DataFrame, rules: dict) -> list[Check]:
     """Moments explode in the higher layers, stay roughly constant in the lower ones: the variance's growth
     (decades, t=0 to 1) averaged over the top quarter of layers minus that of the bottom quarter."""
     var = growth.filter(pl.col("stat") == "var").unique(["layer"]).sort("layer")
@@ -77,7 +75,6 @@ def fig6_claims(growth: pl.DataFrame, rules: dict, profile: str) -> list[Check]:
             f"(bottom {float(bottom.mean()):.2f}, top {float(top.mean()):.2f})",
             difference,
             rules["min_decades"],
-            profile,
         )
     ]
 
@@ -97,7 +94,7 @@ def largest_lowering_step(landscape: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema_overrides={"largest": pl.Float64}).sort("variant", "batch")
 
 
-def fig24_claims(steps: pl.DataFrame, normalized: str, unnormalized: str, rules: dict, profile: str) -> list[Check]:
+def fig24_claims(steps: pl.DataFrame, normalized: str, unnormalized: str, rules: dict) -> list[Check]:
     """Per mini-batch: bn's largest loss-lowering step over none's."""
     checks = []
     for batch in sorted(set(steps["batch"])):
@@ -112,7 +109,6 @@ def fig24_claims(steps: pl.DataFrame, normalized: str, unnormalized: str, rules:
                 f"{unnormalized} ({_g(none)})",
                 ratio,
                 rules["min_step_ratio"],
-                profile,
             )
         )
     return checks
@@ -122,15 +118,15 @@ def _g(value: float | None) -> str:
     return "none" if value is None else f"{value:.3g}"
 
 
-def decide(data, settings: dict, targets: list[str], profile: str) -> Decision:
+def decide(data, settings: dict, targets: list[str]) -> Decision:
     """The claims of Fig. 5, 6 (the diverging update: ``data.path``, ``data.moments``) and 24 (the batch
     landscapes of the normalized and the unnormalized network: ``data.landscapes``)."""
     rules = settings["figures"]
     normalized, unnormalized = (n["variant"] for n in settings["updates/fig24/networks"])
     steps = largest_lowering_step(parquet.read_all(data.landscapes))
     checks = {
-        "fig5": fig5_claims(parquet.read_all([data.path]), settings["train/divergence_loss"], rules["fig5"], profile),
-        "fig6": fig6_claims(layer_growth(parquet.read_all([data.moments])), rules["fig6"], profile),
-        "fig24": fig24_claims(steps, normalized, unnormalized, rules["fig24"], profile),
+        "fig5": fig5_claims(parquet.read_all([data.path]), settings["train/divergence_loss"], rules["fig5"]),
+        "fig6": fig6_claims(layer_growth(parquet.read_all([data.moments])), rules["fig6"]),
+        "fig24": fig24_claims(steps, normalized, unnormalized, rules["fig24"]),
     }
     return Decision(checks, parquet.provenance(data.path))

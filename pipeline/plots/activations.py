@@ -114,15 +114,29 @@ def _centered_note(points: pl.DataFrame) -> list[str]:
     ]
 
 
-def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
-    """Fig. 13 (none) or 14 (bn) from the activation histograms, or Fig. 18 from the mean gradients."""
-    if figure == "fig18":
-        points = channels.fig18_points(parquet.read_all(data.mean_gradients))
-        return fig18(points, claims, parquet.combined_provenance(data.mean_gradients))
+def _histogram_figure(figure: str, variant: str, data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
+    """Fig. 13 or 14: the histograms of one variant of the compared pair."""
     record = parquet.combined_provenance(data.histograms)
     hist = parquet.read_all(data.histograms)
     rules = settings["figures"]["fig13"]
     summary = analysis.layer_shapes(analysis.channel_shapes(hist, rules["mode_min_height"], rules["mode_min_dip"]))
-    bn, none = settings["probes/variants"]
     shown = analysis.representative(hist, 4, max(1, hist["bin"].n_unique() // 64))
-    return histograms(shown, summary, none if figure == "fig13" else bn, figure, claims, record)
+    return histograms(shown, summary, variant, figure, claims, record)
+
+
+def draw_fig13(data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
+    """Fig. 13: the unnormalized network's activation histograms (``data.histograms``)."""
+    _, unnormalized = settings["probes/variants"]
+    return _histogram_figure("fig13", unnormalized, data, settings, claims)
+
+
+def draw_fig14(data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
+    """Fig. 14: the normalized network's activation histograms (``data.histograms``)."""
+    normalized, _ = settings["probes/variants"]
+    return _histogram_figure("fig14", normalized, data, settings, claims)
+
+
+def draw_fig18(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 18 from the mean gradients (``data.mean_gradients``)."""
+    points = channels.fig18_points(parquet.read_all(data.mean_gradients))
+    return fig18(points, claims, parquet.combined_provenance(data.mean_gradients))

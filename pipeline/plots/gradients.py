@@ -279,25 +279,55 @@ def fig22(histograms: pl.DataFrame, summary: pl.DataFrame, layer: int, claims: p
     return alt.hconcat(*panels).properties(title=title)
 
 
-def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
-    """One of Fig. 2, 4, 7, 19-23 from the gradient probe's outputs."""
-    record = parquet.combined_provenance(data.params)
-    read = {kind: parquet.read_all(data[kind]) for kind in ("params", "logits", "channels", "classes", "summands")}
-    layers = settings["probes/gradients"]
-    if figure == "fig2":
-        histograms = analysis.gradient_histograms(read["params"], layers["fig2_layer"], 60)
-        return fig2(histograms, layers["fig2_layer"], claims, record)
-    if figure == "fig7":
-        return fig7(channels.channel_matrix(read["params"], layers["fig7_layer"]), layers["fig7_layer"], claims, record)
-    if figure == "fig22":
-        summary = analysis.summand_summary(read["summands"])
-        histograms = analysis.symmetric_histograms(read["summands"].filter(pl.col("value") != 0), 80)
-        return fig22(histograms, summary, layers["fig22_layer"], claims, record)
-    if figure == "fig4":
-        return fig4(read["logits"], claims, record)
-    if figure == "fig19":
-        return fig19(analysis.channel_summary(read["channels"]), claims, record)
-    if figure in ("fig20", "fig21"):
-        plot = fig20 if figure == "fig20" else fig21
-        return plot(analysis.class_summary(read["classes"]), layers["fig20_layer"], claims, record)
-    return fig23(analysis.scatter(read["params"], layers["fig23_layer"]), layers["fig23_layer"], claims, record)
+def _record(data) -> dict:
+    """The provenance shared by the gradient probe's outputs of the compared pair."""
+    return parquet.combined_provenance(data.params)
+
+
+def draw_fig2(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 2 from the kernel gradients (``data.params``)."""
+    layer = settings["probes/gradients"]["fig2_layer"]
+    histograms = analysis.gradient_histograms(parquet.read_all(data.params), layer, 60)
+    return fig2(histograms, layer, claims, _record(data))
+
+
+def draw_fig4(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 4 from the logit gradients (``data.logits``)."""
+    return fig4(parquet.read_all(data.logits), claims, _record(data))
+
+
+def draw_fig7(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 7 from the kernel gradients (``data.params``)."""
+    layer = settings["probes/gradients"]["fig7_layer"]
+    return fig7(channels.channel_matrix(parquet.read_all(data.params), layer), layer, claims, _record(data))
+
+
+def draw_fig19(data, settings: dict, claims: pl.DataFrame) -> alt.LayerChart:
+    """Fig. 19 from the channel gradients (``data.channels``)."""
+    return fig19(analysis.channel_summary(parquet.read_all(data.channels)), claims, _record(data))
+
+
+def draw_fig20(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 20 from the class-masked gradients (``data.classes``)."""
+    summary = analysis.class_summary(parquet.read_all(data.classes))
+    return fig20(summary, settings["probes/gradients"]["fig20_layer"], claims, _record(data))
+
+
+def draw_fig21(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 21 from the class-masked gradients (``data.classes``)."""
+    summary = analysis.class_summary(parquet.read_all(data.classes))
+    return fig21(summary, settings["probes/gradients"]["fig20_layer"], claims, _record(data))
+
+
+def draw_fig22(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 22 from the summands of the chosen parameter (``data.summands``)."""
+    summands = parquet.read_all(data.summands)
+    summary = analysis.summand_summary(summands)
+    histograms = analysis.symmetric_histograms(summands.filter(pl.col("value") != 0), 80)
+    return fig22(histograms, summary, settings["probes/gradients"]["fig22_layer"], claims, _record(data))
+
+
+def draw_fig23(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 23 from the kernel gradients (``data.params``)."""
+    layer = settings["probes/gradients"]["fig23_layer"]
+    return fig23(analysis.scatter(parquet.read_all(data.params), layer), layer, claims, _record(data))

@@ -46,7 +46,7 @@ def chart(summary: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.
     )
 
 
-def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+def draw_fig3(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
     """Figure 3 from the moment probes of the compared pair (``data.moments``)."""
     summary, record = analysis.read(list(data.moments))
     return chart(summary, claims, record)

@@ -142,17 +142,30 @@ def fig12(stats: pl.DataFrame, claims: pl.DataFrame, provenance: dict) -> alt.La
     return (limit + bars + points).properties(width=480, height=320, title=title)
 
 
-def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
-    """One of Figures 8-12 from the RMT tables it reads (:attr:`pipeline.targets.Target.reads`)."""
-    names = set(data.keys())  # input names: `in data` would test the file paths
-    kinds = [k for k in ("spectra", "condition", "theory") if k in names]
-    tables = {kind: parquet.read(data[kind]) for kind in kinds}
-    record = parquet.provenance(data[kinds[0]])
-    bins = settings["rmt/histogram_bins"]
-    if figure == "fig8":
-        return fig8(analysis.histograms(tables["spectra"], bins, "sigma"), claims, record)
-    if figure == "fig9":
-        return fig9(tables["theory"], claims, record)
-    if figure == "fig10":
-        return fig10(tables["theory"], analysis.histograms(tables["spectra"], bins, "x"), claims, record)
-    return {"fig11": fig11, "fig12": fig12}[figure](analysis.run_statistics(tables["condition"]), claims, record)
+def draw_fig8(data, settings: dict, claims: pl.DataFrame) -> alt.FacetChart:
+    """Figure 8 from the spectra (``data.spectra``)."""
+    histograms = analysis.histograms(parquet.read(data.spectra), settings["rmt/histogram_bins"], "sigma")
+    return fig8(histograms, claims, parquet.provenance(data.spectra))
+
+
+def draw_fig9(data, settings: dict, claims: pl.DataFrame) -> alt.Chart:
+    """Figure 9 from the theoretical curves (``data.theory``)."""
+    return fig9(parquet.read(data.theory), claims, parquet.provenance(data.theory))
+
+
+def draw_fig10(data, settings: dict, claims: pl.DataFrame) -> alt.FacetChart:
+    """Figure 10 from the theoretical curves and the spectra (``data.theory``, ``data.spectra``)."""
+    histograms = analysis.histograms(parquet.read(data.spectra), settings["rmt/histogram_bins"], "x")
+    return fig10(parquet.read(data.theory), histograms, claims, parquet.provenance(data.spectra))
+
+
+def draw_fig11(data, settings: dict, claims: pl.DataFrame) -> alt.LayerChart:
+    """Figure 11 from the condition numbers (``data.condition``)."""
+    stats = analysis.run_statistics(parquet.read(data.condition))
+    return fig11(stats, claims, parquet.provenance(data.condition))
+
+
+def draw_fig12(data, settings: dict, claims: pl.DataFrame) -> alt.LayerChart:
+    """Figure 12 from the largest singular values (``data.condition``)."""
+    stats = analysis.run_statistics(parquet.read(data.condition))
+    return fig12(stats, claims, parquet.provenance(data.condition))

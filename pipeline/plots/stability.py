@@ -109,7 +109,7 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
     )
 
 
-def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+def draw_stability(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
     """The stability figure from its table (``data.table``, written by the family's claims job)."""
     probes = {key: settings[f"probes/{key}"] for key in ("batch_size", "batches", "seed")}
     table = parquet.read(data.table)

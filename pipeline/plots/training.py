@@ -85,8 +85,8 @@ def curves(
     return alt.hconcat(*charts).resolve_scale(color="independent").properties(title=title)
 
 
-def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
-    """Fig. 1, 15, 16 or 17 from exactly its runs' metrics (``data.metrics``); ``settings["experiment"]`` rebuilds
+def _training_figure(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """One training figure from exactly its runs' metrics (``data.metrics``); ``settings["experiment"]`` rebuilds
     the runs of its ``training:`` entry ``settings["runs_of"]``."""
     params = dict(settings["experiment"])
     metrics = parquet.read_all(data.metrics)
@@ -99,3 +99,23 @@ def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.VConcat
     scale = scale_line(params, record["profile"])
     where = analysis.where_ran(drawn, params["train"])
     return curves(panels, TITLES[figure], record, claims, analysis.run_summary(metrics), scale, where)
+
+
+def draw_fig1(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 1: training and test accuracy of bn at its rate, bn at the unnormalized rate and schedule, and none."""
+    return _training_figure("fig1", data, settings, claims)
+
+
+def draw_fig15(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 15: training accuracy with BN only at the top, full BN and none beside it."""
+    return _training_figure("fig15", data, settings, claims)
+
+
+def draw_fig16(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 16: test accuracy of Fig. 15's runs."""
+    return _training_figure("fig16", data, settings, claims)
+
+
+def draw_fig17(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 17: test accuracy of the BN-parts variants, with and without the affine part."""
+    return _training_figure("fig17", data, settings, claims)

@@ -160,14 +160,20 @@ def _end_line(error: float) -> str:
     return f"The path's end (t = 1) differs from the optimizer's parameters by at most {error:.2g}."
 
 
-def draw(figure: str, data, settings: dict, claims: pl.DataFrame) -> alt.TopLevelMixin:
-    """Fig. 5 (``data.path``), 6 (``data.moments``) or 24 (``data.landscapes``) from the single-update Parquet."""
-    if figure == "fig5":
-        path = parquet.read_all([data.path])
-        return fig5(path, settings["train/divergence_loss"], claims, parquet.provenance(data.path))
-    if figure == "fig6":
-        growth = analysis.layer_growth(parquet.read_all([data.moments]))
-        return fig6(growth, claims, parquet.provenance(data.moments))
+def draw_fig5(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 5 from the diverging update's loss path (``data.path``)."""
+    path = parquet.read_all([data.path])
+    return fig5(path, settings["train/divergence_loss"], claims, parquet.provenance(data.path))
+
+
+def draw_fig6(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
+    """Fig. 6 from the moments along the diverging update (``data.moments``)."""
+    growth = analysis.layer_growth(parquet.read_all([data.moments]))
+    return fig6(growth, claims, parquet.provenance(data.moments))
+
+
+def draw_fig24(data, settings: dict, claims: pl.DataFrame) -> alt.VConcatChart:
+    """Fig. 24 from the batch landscapes of the normalized and the unnormalized network (``data.landscapes``)."""
     landscape = parquet.read_all(data.landscapes)
     record = parquet.combined_provenance(data.landscapes, ("variant", "lr"))
     return fig24(landscape, analysis.largest_lowering_step(landscape), claims, record)

@@ -108,16 +108,16 @@ def mean_gradients(
     )
 
 
-def run(job: ProbeJob, outputs: dict[str, str]) -> None:
-    """Probe one initial checkpoint; write ``outputs['histograms']`` (first mini-batch of the probe draw) and
-    ``outputs['mean_gradients']`` (all of the draw's mini-batches), each with provenance."""
+def run(job: ProbeJob) -> None:
+    """Probe one initial checkpoint; write the outputs ``histograms`` (first mini-batch of the probe draw) and
+    ``mean_gradients`` (all of the draw's mini-batches), each with provenance."""
     model, state, cifar = job.load()
     p, chosen = job.params, job.params["activations"]
     drawn = list(batches.probe_batches(cifar, p["batch_size"], p["batches"], p["data_seed"]))
     layers = chosen["fig13_layers"]
     hist = histograms(model, drawn[0][0], layers, chosen["bins"], job.stem_is_layer_1)
-    job.write(hist, outputs["histograms"], state)
+    job.write(hist, job.outputs["histograms"], state)
     measured = mean_gradients(
         model, progress(drawn, len(drawn), "mini-batches"), chosen["fig18_layer"], job.stem_is_layer_1
     )
-    job.write(measured.with_columns(layer=pl.lit(chosen["fig18_layer"])), outputs["mean_gradients"], state)
+    job.write(measured.with_columns(layer=pl.lit(chosen["fig18_layer"])), job.outputs["mean_gradients"], state)

@@ -208,7 +208,7 @@ def _summands(trace: ConvTrace, layer: int, stats: dict[str, torch.Tensor], min_
     )
 
 
-def run(job: ProbeJob, outputs: dict[str, str]) -> None:
+def run(job: ProbeJob) -> None:
     """Probe one initial checkpoint on one mini-batch and write five long-format Parquet files (``outputs``):
 
     - table: layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters whose
@@ -280,4 +280,4 @@ def run(job: ProbeJob, outputs: dict[str, str]) -> None:
         "classes": classes_frame,
     }
     for kind, frame in frames.items():
-        job.write(frame, outputs[kind], state)
+        job.write(frame, job.outputs[kind], state)

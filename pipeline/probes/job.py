@@ -21,17 +21,20 @@ class ProbeJob:
     data_provenance: str
     params: dict  # the ``probes`` section of params.yaml
     stem_is_layer_1: bool
+    outputs: dict[str, str]  # by name: ``moments``, or each kind of :data:`OUTPUTS` of the probe
     profile: str
 
     @classmethod
     def from_snakemake(cls, sm: Any) -> ProbeJob:
-        """From a probe rule's inputs (checkpoint, data, provenance) and params (probes, stem_is_layer_1, profile)."""
+        """From a probe rule's inputs (checkpoint, data, provenance), params (probes, stem_is_layer_1, profile) and
+        named outputs."""
         return cls(
             sm.input.checkpoint,
             sm.input.data,
             sm.input.provenance,
             dict(sm.params.probes),
             sm.params.stem_is_layer_1,
+            dict(sm.output.items()),
             sm.params.profile,
         )
 

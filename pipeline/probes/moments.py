@@ -65,11 +65,12 @@ def channel_moments(
     return pl.concat(rows).with_columns(pl.col("batch", "layer", "channel").cast(pl.Int32))
 
 
-def run(job: ProbeJob, out_path: str) -> pl.DataFrame:
-    """Probe one initial checkpoint and write the long-format Parquet (with its provenance record)."""
+def run(job: ProbeJob) -> pl.DataFrame:
+    """Probe one initial checkpoint and write the long-format Parquet (with its provenance record) to the output
+    ``moments``."""
     model, state, cifar = job.load()
     p = job.params
     drawn = batches.probe_batches(cifar, p["batch_size"], p["batches"], p["data_seed"])
     measured = channel_moments(model, progress(drawn, p["batches"], "mini-batches"), job.stem_is_layer_1)
-    job.write(measured, out_path, state)
+    job.write(measured, job.outputs["moments"], state)
     return measured

@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -94,28 +96,48 @@ def train_doubling(
     raise AssertionError("unreachable")
 
 
-def run_job(
-    run: Run,
-    settings: dict,
-    profile: str,
-    initial: str,
-    data_npz: str,
-    data_provenance: str,
-    outputs: dict[str, str],
-    state_path: str | Path,
-) -> Outcome:
-    """Train ``run`` from the checkpoint ``initial`` and write ``outputs['metrics']`` and ``outputs['weights']``.
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run: its name's identity, the initial checkpoint and prepared data it starts from, its recipe
+    and execution (``settings``: :func:`runs.run_recipe` and :meth:`runs.Execution.train_settings`), its outputs
+    (``metrics``, ``weights``), where it keeps its resume state, and the profile."""
 
-    ``settings`` holds the run's recipe (:func:`runs.run_recipe`: the train keys that change its numbers and the
-    weight decay) and how it executes (``device``, ``speed``: :meth:`runs.Execution.train_settings`)."""
-    state_path = Path(state_path)
+    run: Run
+    checkpoint: str
+    data_npz: str
+    data_provenance: str
+    settings: dict
+    outputs: dict[str, str]
+    state: str
+    profile: str
+
+    @classmethod
+    def from_snakemake(cls, sm: Any) -> TrainJob:
+        """From the train_run rule: the ``run`` wildcard, inputs checkpoint, data, provenance, params recipe,
+        execution, state, profile."""
+        return cls(
+            Run.parse(sm.wildcards.run),
+            sm.input.checkpoint,
+            sm.input.data,
+            sm.input.provenance,
+            {**sm.params.recipe, **sm.params.execution.train_settings()},
+            dict(sm.output.items()),
+            sm.params.state,
+            sm.params.profile,
+        )
+
+
+def run_job(job: TrainJob) -> Outcome:
+    """Train ``job.run`` from its initial checkpoint and write its outputs ``metrics`` and ``weights``."""
+    run, settings, outputs = job.run, job.settings, job.outputs
+    state_path = Path(job.state)
     recipe = Recipe.from_params(settings, settings["weight_decay"])
     device = pick_device(settings["device"])
-    model, state = checkpoints.load_model(initial, device)
+    model, state = checkpoints.load_model(job.checkpoint, device)
     if (state["variant_name"], state["depth"], state["seed"]) != (run.variant, run.depth, run.seed):
-        raise ValueError(f"{initial}: initial checkpoint of another run than {run.name}")
+        raise ValueError(f"{job.checkpoint}: initial checkpoint of another run than {run.name}")
     data = DeviceData.from_cifar(
-        batches.load_prepared(data_npz), device, settings["train_images"], settings["test_images"]
+        batches.load_prepared(job.data_npz), device, settings["train_images"], settings["test_images"]
     )
     speed = Speed.from_params(settings)
     print(f"{run.name} on {device}: {data.train_x.shape[0]} training images, {run.epochs} epochs, {speed}")
@@ -130,7 +152,7 @@ def run_job(
     else:
         outcome, trained = train(run, recipe, model, data, state_path, log, speed), run.epochs
     record = provenance.record(
-        profile,
+        job.profile,
         {
             **dataclasses.asdict(recipe),
             "speed": dataclasses.asdict(speed),
@@ -140,7 +162,7 @@ def run_job(
             "run": run.name,
             "seed": run.seed,
         },
-        cifar10.load_provenance(data_provenance),
+        cifar10.load_provenance(job.data_provenance),
     )
     parquet.write(metrics_frame(run, outcome, trained), outputs["metrics"], record)
     final = {

@@ -12,6 +12,11 @@ classifier, so nothing mixes between models:
   PyTorch's SGD); each model's losses are checked for divergence on their own, and a diverged model is frozen
   (rate 0) while the others go on.
 
+The packed network (:class:`PackedResNet`) is the paper's ResNet (pipeline/models.py, which knows nothing of
+packing) with every conv widened to G channel groups, every norm layer to G times the channels, each block's
+shortcut padding each model's own channels, and a classifier of one slice per model: the input has 3G channels
+and the output shape (batch, G, classes).
+
 A test trains two runs packed and each alone and compares every step's loss and the final weights. Whether
 packing beats one-run-at-a-time is a GPU question (benchmarks/many_models.py measures it); the Snakemake sweeps
 still train one run per job.
@@ -24,11 +29,91 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from pipeline.models import ResNet
+from pipeline.models import BasicBlock, ConvSlot, ResNet
+from pipeline.norms import NormSpec, norm_factory
 from pipeline.train.data import DeviceData, epoch_generator
 from pipeline.train.engine import Recipe, at_chance, first_divergence
 from pipeline.train.runs import Run
+
+
+class PackedLinear(nn.Module):
+    """G independent linear layers: input (batch, G * features), output (batch, G, classes)."""
+
+    def __init__(self, models: int, features: int, classes: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(models, classes, features))
+        self.bias = nn.Parameter(torch.zeros(models, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grouped = x.reshape(x.shape[0], self.weight.shape[0], -1)
+        return torch.einsum("bgc,gkc->bgk", grouped, self.weight) + self.bias
+
+
+class PackedBlock(nn.Module):
+    """A basic block of G models: the block's own slots (widened) and a shortcut that appends each model's zero
+    channels after that model's own channels."""
+
+    def __init__(self, block: BasicBlock, models: int):
+        super().__init__()
+        self.a, self.b, self.act_a, self.act_out = block.a, block.b, block.act_a, block.act_out
+        self.stride, self.extra_channels, self.models = block.stride, block.extra_channels, models
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
+        if self.extra_channels:
+            b, c, h, w = shortcut.shape
+            grouped = shortcut.reshape(b, self.models, c // self.models, h, w)
+            shortcut = F.pad(grouped, (0, 0, 0, 0, 0, self.extra_channels)).reshape(b, -1, h, w)
+        return self.act_out(self.b(self.act_a(self.a(x))) + shortcut)
+
+
+def _widen(slot: ConvSlot, models: int, make_norm) -> None:
+    """Give a conv slot G channel groups (and its norm, if any, G times the channels)."""
+    conv = slot.conv
+    if not isinstance(slot.norm, nn.Identity):
+        slot.norm = make_norm(conv.out_channels * models)
+    slot.conv = nn.Conv2d(
+        conv.in_channels * models,
+        conv.out_channels * models,
+        3,
+        stride=conv.stride,
+        padding=1,
+        bias=conv.bias is not None,
+        groups=models,
+    )
+
+
+class PackedResNet(ResNet):
+    """G copies of the paper's ResNet side by side, nothing shared: load their weights with :func:`pack_state`
+    (never initialize it directly: grouped convs have another fan-in)."""
+
+    def __init__(self, models: int, depth: int, norm: NormSpec | None = None, widths=(16, 32, 64), num_classes=10,
+                 bn_eps: float = 1e-5, bn_momentum: float = 0.1):  # fmt: skip
+        super().__init__(depth, norm, widths, num_classes, bn_eps, bn_momentum)
+        self.pack = models
+        make = norm_factory(self.norm_spec, bn_eps, bn_momentum) if self.norm_spec.where != "none" else None
+        for slot in self.conv_slots():
+            _widen(slot, models, make)
+        self.blocks = nn.Sequential(*(PackedBlock(block, models) for block in self.blocks))
+        features = self.fc.in_features
+        if self.norm_spec.where == "top":
+            self.top_norm = make(features * models)
+        self.fc = PackedLinear(models, features, num_classes)
+
+
+def build(variant: dict, model_params: dict, depth: int, models: int) -> PackedResNet:
+    """``models`` packed copies of the ResNet of a ``variants.<name>`` entry (pipeline.models.build's arguments)."""
+    return PackedResNet(
+        models,
+        depth,
+        NormSpec.from_variant(variant),
+        tuple(model_params["widths"]),
+        model_params["num_classes"],
+        model_params["bn_eps"],
+        model_params["bn_momentum"],
+    )
 
 
 def pack_state(states: list[dict]) -> dict:
@@ -106,7 +191,7 @@ def model_inputs(images: list[torch.Tensor]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: ResNet, data: DeviceData, batch_size: int = 1000) -> tuple[list[float], list[float]]:
+def evaluate(model: PackedResNet, data: DeviceData, batch_size: int = 1000) -> tuple[list[float], list[float]]:
     """(mean test loss, test accuracy) per packed model, evaluation mode."""
     model.eval()
     models = model.pack
@@ -134,7 +219,7 @@ class PackedOutcome:
 
 
 def train_packed(
-    runs: list[Run], recipe: Recipe, model: ResNet, data: DeviceData, log=print, test: bool = True
+    runs: list[Run], recipe: Recipe, model: PackedResNet, data: DeviceData, log=print, test: bool = True
 ) -> PackedOutcome:
     """Train ``runs`` (same variant, depth and epochs) packed in ``model`` (``model.pack == len(runs)``, at the
     runs' initial weights, see :func:`pack_state`). Each run's mini-batches, schedule and divergence are its own;

@@ -192,6 +192,13 @@ def run_recipe(params: dict, doubling: bool = False) -> dict:
     return recipe
 
 
+def step_recipe(params: dict) -> dict:
+    """The tracked parameters of jobs that take the first steps of training on the full training set (stability
+    and trainability searches, single updates): the training recipe without the data keys, which only size
+    training runs."""
+    return {k: v for k, v in run_recipe(params).items() if k not in ("train_images", "test_images")}
+
+
 def gpus_per_job(device: str) -> int:
     """The GPUs a training-like job holds (Snakemake resource ``gpu``): 1 on ``cuda``, 0 on ``cpu``, and for
     ``auto`` 1 only when this machine shows an NVIDIA or AMD GPU device. A job on the CPU holds no GPU, so

@@ -15,11 +15,13 @@ import polars as pl
 from pipeline.train.engine import make_optimizer, train_epoch
 from pipeline.train.speed import Speed
 from pipeline.train.stability import SCHEMA, Trial, search, timed
-from pipeline.updates.job import UpdateJob
+from pipeline.train.step_job import StepJob
 
 
-def run_job(job: UpdateJob, grid, steps, out: str) -> pl.DataFrame:
-    """Search the largest stable rate of ``job``'s checkpoint (``grid``, every K of ``steps``); write the trials."""
+def run(job: StepJob) -> pl.DataFrame:
+    """Search the largest stable rate of ``job``'s checkpoint over the rates ``job.settings["lrs"]``, at every K of
+    ``job.settings["steps"]``; write the trials to the output ``search``."""
+    grid, steps = job.settings["lrs"], job.settings["steps"]
     model, state, data, recipe = job.setup()
     initial = copy.deepcopy(model.state_dict())
     speed = dataclasses.replace(Speed.from_params(job.train), sync_free=False)  # stop at the diverging step
@@ -45,6 +47,6 @@ def run_job(job: UpdateJob, grid, steps, out: str) -> pl.DataFrame:
     trials: list[Trial] = search(list(grid), list(steps), timed(attempt), lambda line: print(line, flush=True))
     frame = pl.DataFrame([dataclasses.asdict(t) for t in trials], schema=SCHEMA)
     settings = {**dataclasses.asdict(recipe), "lrs": list(grid), "steps": list(steps), "device": str(device)}
-    job.write(frame, out, state, settings)
+    job.write(frame, job.outputs["search"], state, settings)
     print(f"{name}: {len(trials)} trials, {frame['steps'].sum()} steps in {frame['seconds'].sum():.0f} s", flush=True)
     return frame

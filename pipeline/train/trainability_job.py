@@ -36,7 +36,7 @@ from pipeline.runtime import progress
 from pipeline.train import trainability
 from pipeline.train.engine import descend, evaluate, first_divergence, make_optimizer, minibatch_loss, training_steps
 from pipeline.train.speed import Speed
-from pipeline.updates.job import UpdateJob
+from pipeline.train.step_job import StepJob
 
 
 def finished_trials(resume: Path, params: dict) -> dict[float, trainability.Trial]:
@@ -59,11 +59,11 @@ def finished_trials(resume: Path, params: dict) -> dict[float, trainability.Tria
     return trials
 
 
-def run_job(job: UpdateJob, search: dict, extra_lrs: list[float], out: str, resume: str | Path) -> pl.DataFrame:
-    """Search ``job``'s checkpoint over ``search`` (grid, horizons, test_images, chance_sigmas, warm_steps) and try
-    every rate of ``extra_lrs`` at the longest horizon (App. J's bn at 3.0 and 10.0); write the trials to ``out``,
-    keeping the finished ones in the state file ``resume`` until then."""
-    resume = Path(resume)
+def run(job: StepJob) -> pl.DataFrame:
+    """Search ``job``'s checkpoint over ``job.settings`` (grid, horizons, test_images, chance_sigmas, warm_steps)
+    and try every rate of its ``extra_lrs`` at the longest horizon (App. J's bn at 3.0 and 10.0); write the trials
+    to the output ``search``, keeping the finished ones in the state file ``job.state`` until then."""
+    search, extra_lrs, resume = job.settings, job.settings["extra_lrs"], Path(job.state)
     model, state, data, recipe = job.setup(test_images=search["test_images"])
     speed = dataclasses.replace(Speed.from_params(job.train), sync_free=False)  # stop at the diverging step
     forward = speed.prepare(model)
@@ -162,7 +162,7 @@ def run_job(job: UpdateJob, search: dict, extra_lrs: list[float], out: str, resu
         found = trainability.answer(searched, list(search["grid"]), h, ceiling)
         log(f"H = {h}: largest trainable rate {found.trainable}, largest non-diverging {found.stable}")
     frame = trainability.to_frame(trials)
-    job.write(frame, out, state, settings)
+    job.write(frame, job.outputs["search"], state, settings)
     atomic.remove(resume)
     seconds = sum(t.seconds for t in trials)
     print(f"{name}: {len(trials)} trials, {sum(t.steps for t in trials)} steps in {seconds:.0f} s", flush=True)

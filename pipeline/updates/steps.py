@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.models import ResNet
+from pipeline.probes.moments import channel_moments  # the Fig. 3 probe, reused at every point of the path
 from pipeline.runtime import progress
 from pipeline.train.data import DeviceData
 from pipeline.train.engine import Recipe, make_optimizer, training_steps
@@ -144,8 +145,6 @@ def diverging_path(model: ResNet, data: DeviceData, recipe: Recipe, settings: di
     - moments: t, layer, channel, stat (mean | var), value (the norm-slot inputs, as in Fig. 3);
     - info: step, lr, diverged_loss and end_error = max |theta(1) - theta_k| (0 when the replay is exact).
     """
-    from pipeline.probes.moments import channel_moments  # the Fig. 3 probe, reused at every point of the path
-
     lr = settings["lr"]
     update = find_diverging_update(model, data, recipe, lr, seed, settings["max_steps"])
     set_params(model, update.params)

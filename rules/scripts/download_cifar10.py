@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from pipeline import cifar10
+from pipeline.download import download
 from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    print(cifar10.download(Path(sm.output[0]).parent.parent))  # outputs are DEST/cifar-10-batches-py/*
+    print(download(Path(sm.output[0]).parent.parent))  # outputs are DEST/cifar-10-batches-py/*

@@ -1,15 +1,14 @@
-"""Snakemake adapter: render one figure (SVG + PNG) with its claim checks in the subtitle (its family's ``draw``
-function, named in pipeline.targets)."""
+"""Snakemake adapter: render one figure (SVG + PNG) with its claim checks in the subtitle (the function that
+draws it: pipeline/plots/figures.py)."""
 
 import polars as pl
 
 from pipeline import parquet
-from pipeline.plots import render
-from pipeline.runtime import logged, resolve
+from pipeline.plots import figures, render
+from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
     figure = sm.wildcards.figure
     checks = parquet.read(sm.input.claims).filter(pl.col("target") == figure)
-    chart = resolve(sm.params.draw)(figure, sm.input, sm.params.settings, checks)
-    render.save(chart, sm.output.svg, sm.output.png)
+    render.save(figures.draw(figure, sm.input, sm.params.settings, checks), sm.output.svg, sm.output.png)

@@ -1,4 +1,4 @@
-"""Snakemake adapter: activation histograms (Fig. 13, 14) and channel mean vs gradient (Fig. 18) of one checkpoint."""
+"""Snakemake adapter: the activation probe (Fig. 13, 14, 18) of one initial checkpoint."""
 
 from pipeline.probes import activations
 from pipeline.probes.job import ProbeJob
@@ -6,4 +6,4 @@ from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    activations.run(ProbeJob.from_snakemake(sm), {kind: sm.output[kind] for kind in activations.OUTPUTS})
+    activations.run(ProbeJob.from_snakemake(sm))

@@ -1,4 +1,4 @@
-"""Snakemake adapter: Figure 3's probe, the channel moments at every norm position at initialization."""
+"""Snakemake adapter: the Figure 3 moment probe of one initial checkpoint."""
 
 from pipeline.probes import moments
 from pipeline.probes.job import ProbeJob
@@ -6,4 +6,4 @@ from pipeline.runtime import logged
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    moments.run(ProbeJob.from_snakemake(sm), sm.output[0])
+    moments.run(ProbeJob.from_snakemake(sm))

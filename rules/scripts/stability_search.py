@@ -1,9 +1,9 @@
-"""Snakemake adapter: the largest stable learning rate of one initial checkpoint (variant, depth, seed)."""
+"""Snakemake adapter: one stability search (the largest stable rate of one initial checkpoint)."""
 
 from pipeline.runtime import logged
-from pipeline.train.stability_job import run_job
-from pipeline.updates.job import UpdateJob
+from pipeline.train import stability_job
+from pipeline.train.step_job import StepJob
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    run_job(UpdateJob.from_snakemake(sm), sm.params.search["lrs"], sm.params.search["steps"], sm.output[0])
+    stability_job.run(StepJob.from_snakemake(sm))

@@ -1,9 +1,9 @@
-"""Snakemake adapter: the trainability search of one initial checkpoint (variant, depth, seed), Tables 2 and 3."""
+"""Snakemake adapter: one trainability search (a row of Table 2 or 3), resumable."""
 
 from pipeline.runtime import logged
-from pipeline.train.trainability_job import run_job
-from pipeline.updates.job import UpdateJob
+from pipeline.train import trainability_job
+from pipeline.train.step_job import StepJob
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script directive)
 with logged(sm):
-    run_job(UpdateJob.from_snakemake(sm), sm.params.search, sm.params.extra_lrs, sm.output[0], sm.params.state)
+    trainability_job.run(StepJob.from_snakemake(sm))
