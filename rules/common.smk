@@ -152,17 +152,10 @@ def claim_scales():
 
 
 def trainability_settings(wildcards):
-    """What one trainability search reads: the search section's keys, and the rates App. J tries beside the
-    search (bn at 3.0 and 10.0), only for the search of its variant and depth."""
-    extra = _T["table3"]["stability"]
-    searched = (wildcards.variant, int(wildcards.depth)) == (
-        extra["variant"],
-        extra["depth"],
+    """What one trainability search reads (pipeline.analysis.trainability.search_settings)."""
+    return trainability_rows.search_settings(
+        _T, wildcards.variant, int(wildcards.depth)
     )
-    keys = ("grid", "horizons", "test_images", "chance_sigmas", "warm_steps")
-    return {key: _T[key] for key in keys} | {
-        "extra_lrs": list(extra["lrs"]) if searched else []
-    }
 
 
 # The claims file that checks each figure and table: one per claims job (pipeline.targets.claim_units), in the order

@@ -125,13 +125,10 @@ class Workspace:
             return {"searches": searches, "moments": [self.moments(unnormalized, d) for d in s["depths"]]}
         if family == "trainability":
             t = self.p["trainability"]
-            keys = ("grid", "horizons", "test_images", "chance_sigmas", "warm_steps")
-            app_j = t["table3"]["stability"]
             searches = []
             for variant, depth in trainability_rows.searches(t, self.p["variants"]):
                 searches.append(self.path(f"trainability/{variant}-d{depth}.parquet"))
-                extra = app_j["lrs"] if (variant, depth) == (app_j["variant"], app_j["depth"]) else []
-                settings = {**{k: t[k] for k in keys}, "extra_lrs": extra}
+                settings = trainability_rows.search_settings(t, variant, depth)
                 state = self.path(f"trainability-state/{variant}-d{depth}.parquet")
                 trainability_job.run(
                     self.steps_job(variant, depth, t["seed"], settings, {"search": searches[-1]}, state)
@@ -151,6 +148,11 @@ class Workspace:
                 data = (str(self.npz), str(self.provenance))
                 train_job.run_job(train_job.TrainJob(run, initial, *data, self.train, outputs, state, PROFILE))
         return {"metrics": metrics}
+
+
+def test_the_probes_write_the_kinds_of_data_the_registry_lays_out():
+    for probe, family in ((gradient_probe, "gradients"), (activations, "activations")):
+        assert targets.FAMILIES[family].data == probe.OUTPUTS
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +178,7 @@ def test_every_claims_unit_decides_and_every_figure_draws(workspace, unit, membe
     decision = decisions.decide(family, Namedlist(fromdict=data), settings, [t.name for t in members])
     checks = claims.write_decision(decision, outputs, PROFILE)
     assert set(checks["target"]) == {t.name for t in members}, unit
-    assert set(checks["verdict"]) <= {"agrees", "disagrees", "undecided"}
+    assert set(checks["profile"]) == {PROFILE}
     for target in members:
         if not target.figure:
             continue

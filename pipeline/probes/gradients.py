@@ -209,7 +209,7 @@ def _summands(trace: ConvTrace, layer: int, stats: dict[str, torch.Tensor], min_
 
 
 def run(job: ProbeJob) -> None:
-    """Probe one initial checkpoint on one mini-batch and write five long-format Parquet files (``outputs``):
+    """Probe one initial checkpoint on one mini-batch and write six long-format Parquet files (``job.outputs``):
 
     - table: layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters whose
       summands are all zero (a dead input channel);
