@@ -22,6 +22,7 @@ except params_file.ParamsError as error:
 PROFILE = P["profile"]
 DEPTH = P["model"]["depth"]
 COMPARED = P["probes"]["variants"]  # the init probes' pair, normalized first
+FIG3_NETWORKS = [*COMPARED, *P["probes"]["fig3_beside"]]  # the pair and the networks drawn beside it
 # data/raw: where download_cifar10 puts the canonical set when no local copy is configured
 CIFAR10_ROOT = P["cifar10_root"] or "data/raw"
 if P["cifar10_root"] is not None:
@@ -62,7 +63,7 @@ INIT_CHECKPOINTS = list(
     dict.fromkeys(
         [
             _INIT.format(variant=v, depth=DEPTH, seed=P["probes"]["seed"])
-            for v in COMPARED
+            for v in FIG3_NETWORKS
         ]
         + [
             _INIT.format(variant=r.variant, depth=r.depth, seed=r.seed)
@@ -239,11 +240,12 @@ def variant_entry(wildcards):
 
 
 def moments_files():
-    """The Figure 3 probe outputs of the active profile, normalized variant first."""
+    """The Figure 3 probe outputs of the active profile: the compared pair, normalized variant first, then the
+    networks drawn beside them."""
     seed = P["probes"]["seed"]
     return [
         layout.MOMENTS.format(profile=PROFILE, variant=v, depth=DEPTH, seed=seed)
-        for v in COMPARED
+        for v in FIG3_NETWORKS
     ]
 
 
