@@ -22,7 +22,10 @@ except params_file.ParamsError as error:
 PROFILE = P["profile"]
 DEPTH = P["model"]["depth"]
 COMPARED = P["probes"]["variants"]  # the init probes' pair, normalized first
-FIG3_NETWORKS = [*COMPARED, *P["probes"]["fig3_beside"]]  # the pair and the networks drawn beside it
+FIG3_NETWORKS = [
+    *COMPARED,
+    *P["probes"]["fig3_beside"],
+]  # the pair and the networks drawn beside it
 # data/raw: where download_cifar10 puts the canonical set when no local copy is configured
 CIFAR10_ROOT = P["cifar10_root"] or "data/raw"
 if P["cifar10_root"] is not None:
