@@ -85,19 +85,9 @@ rule init_probes:
     input:
         moments_files(),
         [
-            gradient_files(kind)
-            for kind in (
-                "table",
-                "params",
-                "logits",
-                "channels",
-                "classes",
-                "summands",
-            )
-        ],
-        [
-            probe_files(layout.ACTIVATIONS, kind)
-            for kind in ("histograms", "mean_gradients")
+            files
+            for family in ("gradients", "activations")
+            for files in FAMILY_DATA[family].values()
         ],
         STABILITY["moments"],
 

@@ -149,9 +149,9 @@ def write_per_target(checks: dict[str, list[Check]], markdown_paths: Iterable[st
 
 @dataclass
 class Decision:
-    """What a claims job decided (the ``decide`` function of a family, :mod:`pipeline.targets`): each target's
-    checks, the provenance record its claims file carries, and the tables it computed on the way (by target:
-    the table as Parquet and as Markdown)."""
+    """What a claims job decided (a family's ``decide`` function, :mod:`pipeline.analysis.decisions`): each
+    target's checks, the provenance record its claims file carries, and the tables it computed on the way (by
+    target: the table as Parquet and as Markdown)."""
 
     checks: dict[str, list[Check]]
     record: dict

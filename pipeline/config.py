@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from pipeline.norm_spec import spec_problem
+
 SCHEMA = yaml.safe_load(resources.files("pipeline").joinpath("params.schema.yaml").read_text())
 
 
@@ -107,10 +109,31 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     factors = params["rmt"]["spectrum_factors"]
     if list(factors) != sorted(set(factors)):
         return ("rmt", "spectrum_factors"), f"{factors} must be strictly increasing"
-    for name in params["probes"]["variants"]:
-        if name not in params["variants"]:
-            return ("probes", "variants"), f"'{name}' is not a key of 'variants'"
-    return _training_problem(params) or _stability_problem(params) or _trainability_problem(params)
+    for key in ("variants", "fig3_beside"):
+        for name in params["probes"][key]:
+            if name not in params["variants"]:
+                return ("probes", key), f"'{name}' is not a key of 'variants'"
+    return (
+        _variant_problem(params)
+        or _training_problem(params)
+        or _stability_problem(params)
+        or _trainability_problem(params)
+    )
+
+
+def _variant_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    """Every variant's normalizer settings go together (pipeline.norm_spec.spec_problem), and a group norm's
+    groups divide every width of the network."""
+    for name, v in params["variants"].items():
+        problem = spec_problem(
+            v["where"], v["parts"], v.get("alternate", False), v.get("norm", "batch"), v.get("groups")
+        )
+        if problem:
+            return ("variants", name, problem[0]), problem[1]
+        uneven = [w for w in params["model"]["widths"] if "groups" in v and w % v["groups"]]
+        if uneven:
+            return ("variants", name, "groups"), f"{v['groups']} groups do not divide the width {uneven[0]}"
+    return None
 
 
 def _stability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:

@@ -11,8 +11,12 @@ not normalize there. Probes hook the slots, so "the input of each norm position"
 measure) is found the same way for every variant. A conv has a bias exactly when its slot is an identity.
 Layer k (the paper's numbering) is the k-th weight layer in forward order: :func:`weight_layers`.
 
-This file is the paper's network and nothing else. Many copies trained side by side as one grouped network (a
-GPU speed experiment) are built from it in pipeline/train/packed.py.
+Beyond the paper, ``skipinit`` (De and Smith 2020, SkipInit) multiplies each residual branch by a learnable scalar
+that starts at 0, so that every block starts as its shortcut. The paper's variants have no such scalar (their
+modules and weights are those of the paper's network, byte for byte).
+
+This file is the paper's network and its variants, nothing else. Many copies trained side by side as one grouped
+network (a GPU speed experiment) are built from it in pipeline/train/packed.py.
 """
 
 from __future__ import annotations
@@ -44,13 +48,25 @@ class ConvSlot(nn.Module):
         return self.norm(self.conv(x))
 
 
+class BranchScale(nn.Module):
+    """SkipInit's learnable scalar at the end of a residual branch, initialized to 0 (``initialize`` leaves it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.alpha * x
+
+
 class BasicBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int, make_norm):
+    def __init__(self, cin: int, cout: int, stride: int, make_norm, skipinit: bool = False):
         super().__init__()
         self.a = ConvSlot(cin, cout, stride, make_norm)
         self.b = ConvSlot(cout, cout, 1, make_norm)
         self.act_a, self.act_out = nn.ReLU(), nn.ReLU()  # modules, so probes can hook the pre-ReLU tensors
         self.stride, self.extra_channels = stride, cout - cin
+        self.branch_scale = BranchScale() if skipinit else None  # no module at all for the paper's variants
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
         """The parameter-free identity shortcut: subsampled by the stride, zero channels appended."""
@@ -61,11 +77,15 @@ class BasicBlock(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act_out(self.b(self.act_a(self.a(x))) + self.shortcut(x))
+        branch = self.b(self.act_a(self.a(x)))
+        if self.branch_scale is not None:
+            branch = self.branch_scale(branch)
+        return self.act_out(branch + self.shortcut(x))
 
 
 class ResNet(nn.Module):
-    """CIFAR ResNet; ``norm`` says where and how it normalizes (see :class:`pipeline.norms.NormSpec`)."""
+    """CIFAR ResNet; ``norm`` says where and how it normalizes (see :class:`pipeline.norms.NormSpec`),
+    ``skipinit`` whether each residual branch ends in SkipInit's scalar."""
 
     def __init__(
         self,
@@ -75,6 +95,7 @@ class ResNet(nn.Module):
         num_classes: int = 10,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        skipinit: bool = False,
     ):
         super().__init__()
         norm = norm or NormSpec()
@@ -86,7 +107,7 @@ class ResNet(nn.Module):
         blocks, cin = [], widths[0]
         for stage, width in enumerate(widths):
             for i in range(n):
-                blocks.append(BasicBlock(cin, width, 2 if stage > 0 and i == 0 else 1, per_conv))
+                blocks.append(BasicBlock(cin, width, 2 if stage > 0 and i == 0 else 1, per_conv, skipinit))
                 cin = width
         self.blocks = nn.Sequential(*blocks)
         self.stem_act = nn.ReLU()
@@ -183,4 +204,5 @@ def build(variant: dict, model_params: dict, depth: int) -> ResNet:
         model_params["num_classes"],
         model_params["bn_eps"],
         model_params["bn_momentum"],
+        variant.get("branch_init", "xavier") == "skipinit",
     )

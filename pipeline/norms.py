@@ -9,41 +9,21 @@ and reuses the latest ones, as constants, on the batches in between.
 
 Full BN without alternation is PyTorch's ``nn.BatchNorm2d`` (fast cuDNN kernels); a test checks that
 :class:`PartialBatchNorm2d` with all four parts computes the same thing.
+
+Beyond the paper, a variant's ``norm`` takes the moments over other axes: ``group`` (Wu and He 2018) per image over
+each group of ``groups`` channels and the positions, ``layer`` per image over all channels and positions (GroupNorm
+with one group, as Wu and He compare them), both with eq. (1)'s per-channel affine and no batch statistics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-PARTS = ("gamma", "beta", "mu", "sigma")
-
-
-@dataclass(frozen=True)
-class NormSpec:
-    """Where the network normalizes and how: the ``where``/``parts``/``alternate`` keys of a variant."""
-
-    where: str = "every"  # every | top | none
-    parts: frozenset[str] = frozenset(PARTS)
-    alternate: bool = False
-
-    def __post_init__(self):
-        if self.where not in ("every", "top", "none"):
-            raise ValueError(f"where must be every, top or none, not {self.where!r}")
-        unknown = set(self.parts) - set(PARTS)
-        if unknown:
-            raise ValueError(f"unknown norm parts {sorted(unknown)}; choose from {PARTS}")
-        if self.where != "none" and not self.parts:
-            raise ValueError(f"where={self.where!r} needs at least one part")
-
-    @classmethod
-    def from_variant(cls, variant: dict) -> NormSpec:
-        """Build from a ``variants.<name>`` entry of params.yaml."""
-        return cls(variant["where"], frozenset(variant["parts"]), bool(variant.get("alternate", False)))
+from pipeline.norm_spec import PARTS, NormSpec
 
 
 class PartialBatchNorm2d(nn.Module):
@@ -115,7 +95,12 @@ class PartialBatchNorm2d(nn.Module):
 
 
 def norm_factory(spec: NormSpec, eps: float, momentum: float) -> Callable[[int], nn.Module]:
-    """A function channels -> normalization module for the spec (full BN is ``nn.BatchNorm2d``)."""
+    """A function channels -> normalization module for the spec (full BN is ``nn.BatchNorm2d``; group and layer
+    norms are ``nn.GroupNorm``, layer norm with one group)."""
+    if spec.kind == "group":
+        return lambda channels: nn.GroupNorm(spec.groups, channels, eps=eps)
+    if spec.kind == "layer":
+        return lambda channels: nn.GroupNorm(1, channels, eps=eps)
     if spec.parts == frozenset(PARTS) and not spec.alternate:
         return lambda channels: nn.BatchNorm2d(channels, eps=eps, momentum=momentum)
     return lambda channels: PartialBatchNorm2d(channels, spec.parts, eps, momentum, spec.alternate)

@@ -10,8 +10,8 @@ plain mapping: pipeline/analysis/decisions.py (family to ``decide``) and pipelin
 draw function). A test holds the three to the same names.
 
 This module imports nothing heavy (the params reader and the training-run names): Snakemake reads it at parse
-time. No job imports it, so editing the registry
-reruns only the jobs whose own entries (inputs, parameters, captions) changed.
+time. No measurement, claims or figure job imports it (only the summary of an aggregate target, for the report's
+sections), so editing the registry reruns only the jobs whose own entries (inputs, parameters, captions) changed.
 """
 
 from __future__ import annotations
@@ -78,270 +78,271 @@ class Target:
         return self.runs_of or self.name
 
 
-_INIT = ("probes/variants",)
-FAMILIES = {
-    f.name: f
-    for f in (
-        Family(
-            "moments",
-            "Moments at initialization",
-            ("moments",),
-            _INIT,
-        ),
-        Family(
-            "rmt",
-            "Random matrix theory",
-            ("theory", "spectra", "condition"),
-            ("rmt/max_ks", "rmt/histogram_bins"),
-        ),
-        Family(
-            "gradients",
-            "Gradients at initialization",
-            ("table", "params", "logits", "channels", "classes", "summands"),
-            (*_INIT, "probes/gradients", "model/depth"),
-        ),
-        Family(
-            "activations",
-            "Activations at initialization",
-            ("histograms", "mean_gradients"),
-            _INIT,
-        ),
-        Family(
-            "training",
-            "Training",
-            ("metrics",),
-            (),
-            claims_per_target=True,
-        ),
-        Family(
-            "trainability",
-            "Trainability searches",
-            ("searches",),
-            ("trainability", "variants"),
-        ),
-        Family(
-            "updates",
-            "Single updates",
-            ("path", "moments", "landscapes"),
-            ("train/divergence_loss", "updates/fig24/networks"),
-        ),
-        Family(
-            "stability",
-            "Stability against depth (beyond the paper)",
-            ("searches", "moments"),
-            (
-                "stability",
-                "probes/batch_size",
-                "probes/batches",
-                "probes/seed",
-                "train/depth",
-                "model/depth",
-                "variants",
-            ),
-        ),
-    )
-}
+def _by_name(*entries) -> dict:
+    """The entries by their name; two entries of one name are an error (a dict would keep only the last)."""
+    named: dict = {}
+    for entry in entries:
+        if entry.name in named:
+            raise ValueError(f"pipeline/targets.py: two entries named {entry.name!r}")
+        named[entry.name] = entry
+    return named
 
-TARGETS = {
-    t.name: t
-    for t in (
-        Target(
-            "fig3",
-            "moments",
-            "Per layer at initialization: the mean over channels of |channel mean| and of the channel variance. "
-            "Claim: without BN they grow about exponentially with depth; with BN they stay roughly constant.",
-        ),
-        Target(
-            "fig8",
-            "rmt",
-            "Singular values of products of M independent Gaussian matrices, several runs overlaid. Claim: heavier "
-            "tails and a larger largest singular value as M grows.",
-            reads=("spectra",),
-        ),
-        Target(
-            "fig9",
-            "rmt",
-            "x(phi) of eq. (9) for several M. Claim: strictly decreasing, so invertible.",
-            reads=("theory",),
-        ),
-        Target(
-            "fig10",
-            "rmt",
-            "The density rho(x) of eq. (10) for several M. Claim: it matches the empirical squared singular values.",
-            reads=("theory", "spectra"),
-        ),
-        Target(
-            "fig11",
-            "rmt",
-            "Condition number of the product against the number of factors. Claim: it grows dramatically with M.",
-            reads=("condition",),
-        ),
-        Target(
-            "fig12",
-            "rmt",
-            "Largest singular value of the product against the number of factors. Claim: it increases with M.",
-            reads=("condition",),
-        ),
-        Target(
-            "table1",
-            "gradients",
-            "Layers 18, 54, 90 at initialization: the four sums (a)-(d) of a kernel gradient's summands. Claim: "
-            "without BN (a) and (d) agree within about 2x; with BN they differ by about 100x.",
-            figure=False,
-            table=True,
-            table_rule=True,
-        ),
-        Target(
-            "table4",
-            "gradients",
-            "Table 1 extended with the neighbouring layers. Claim: the same as Table 1.",
-            figure=False,
-            table=True,
-            table_rule=True,
-        ),
-        Target(
-            "fig2",
-            "gradients",
-            "Histograms of the layer-55 kernel gradients at initialization. Claim: without BN the gradients are "
-            "about 100x larger, with heavier tails.",
-        ),
-        Target(
-            "fig4",
-            "gradients",
-            "Gradients of each image's loss at the logits. Claim: without BN one class is favored for all inputs, "
-            "and the gradients hardly depend on the input.",
-        ),
-        Target(
-            "fig7",
-            "gradients",
-            "Layer 45: sum over i,j of |sum d| per (in-channel, out-channel). Claim: without BN a low-rank "
-            "structure (some rows and columns large); with BN none.",
-        ),
-        Target(
-            "fig19",
-            "gradients",
-            "Gradients of the conv channels (bias gradients) per layer. Claim: without BN a large spread in the "
-            "early layers.",
-        ),
-        Target(
-            "fig20",
-            "gradients",
-            "Layer 52, backpropagating one class at a time: |kernel gradient| per class. Claim: the favored class "
-            "gives about 10x larger gradients.",
-        ),
-        Target(
-            "fig21",
-            "gradients",
-            "Layer 52: the average |kernel gradient| per class. Claim: the favored class gives about 10x larger "
-            "gradients.",
-        ),
-        Target(
-            "fig22",
-            "gradients",
-            "Layer 90: the summands of one kernel parameter with |sum d| close to sum |d|. Claim: they are skewed "
-            "far from 0.",
-        ),
-        Target(
-            "fig23",
-            "gradients",
-            "Layer 54: |sum d| against sum |d| per kernel parameter. Claim: without BN the points lie on a line; "
-            "with BN there is no relation and they are much smaller.",
-        ),
-        Target(
-            "fig13",
-            "activations",
-            "Activation histograms of representative channels in layers 9, 45, 81, 83 without BN. Claim: nonzero "
-            "means, multimodal deep down.",
-            reads=("histograms",),
-        ),
-        Target(
-            "fig14",
-            "activations",
-            "The same histograms with BN. Claim: unimodal and centered.",
-            reads=("histograms",),
-        ),
-        Target(
-            "fig18",
-            "activations",
-            "Layer 35: a point per kernel weight, the mean pre-ReLU activation of its in-channel against its "
-            "average gradient. Claim: without BN the gradient depends strongly on the channel mean; with BN not.",
-            reads=("mean_gradients",),
-        ),
-        Target(
-            "fig1",
-            "training",
-            "Train and test accuracy per epoch: bn at its best rate, bn at the unnormalized rate and schedule, and "
-            "the unnormalized network. Claim: bn at its large rate is best; at the small rate it is no better than "
-            "none and overfits.",
-        ),
-        Target(
-            "fig15",
-            "training",
-            "Training accuracy with BN only at the top of the network. Claim: it reaches about 90% test accuracy.",
-        ),
-        Target(
-            "fig16",
-            "training",
-            "Test accuracy with BN only at the top of the network (Fig. 15's runs). Claim: about 90.1%.",
-            runs_of="fig15",
-        ),
-        Target(
-            "fig17",
-            "training",
-            "The parts of batch normalization. Claim: the affine part adds about 0.6%; normalization matters much "
-            "more.",
-        ),
-        Target(
-            "table2",
-            "trainability",
-            "Largest learning rate per BN-parts variant (ResNet-110) at which the paper's recipe neither diverges "
-            "nor stays at chance within H steps. Claim: normalization enables larger rates; mean and variance "
-            "normalization together more than either alone.",
-            figure=False,
-            table=True,
-        ),
-        Target(
-            "table3",
-            "trainability",
-            "Highest achievable rate: the original ResNet at 32 and 56 layers, the unnormalized ResNet-110 with a "
-            "warm start, alternating normalization, and bn at 3.0 and 10.0. Claim: less deep networks, a warm start "
-            "and full (not alternating) normalization each allow higher rates; bn does not diverge at 3.0 but does "
-            "at 10.0.",
-            figure=False,
-            table=True,
-        ),
-        Target(
-            "fig5",
-            "updates",
-            "The update that makes an unnormalized network diverge: the loss of the responsible batch along it. "
-            "Claim: the loss explodes near the end of the path, not predicted at its start.",
-            reads=("path",),
-        ),
-        Target(
-            "fig6",
-            "updates",
-            "Channel means and variances per layer along the same update. Claim: they explode in the higher layers "
-            "only.",
-            reads=("moments",),
-        ),
-        Target(
-            "fig24",
-            "updates",
-            "The loss of a mini-batch along its gradient, first and fifth mini-batch, bn against none. Claim: bn "
-            "can take much larger steps that lower the loss.",
-            reads=("landscapes",),
-        ),
-        Target(
+
+_INIT = ("probes/variants",)
+FAMILIES = _by_name(
+    Family(
+        "moments",
+        "Moments at initialization",
+        ("moments",),
+        _INIT,
+    ),
+    Family(
+        "rmt",
+        "Random matrix theory",
+        ("theory", "spectra", "condition"),
+        ("rmt/max_ks", "rmt/histogram_bins"),
+    ),
+    Family(
+        "gradients",
+        "Gradients at initialization",
+        ("table", "params", "logits", "channels", "classes", "summands"),
+        (*_INIT, "probes/gradients", "model/depth"),
+    ),
+    Family(
+        "activations",
+        "Activations at initialization",
+        ("histograms", "mean_gradients"),
+        _INIT,
+    ),
+    Family(
+        "training",
+        "Training",
+        ("metrics",),
+        (),
+        claims_per_target=True,
+    ),
+    Family(
+        "trainability",
+        "Trainability searches",
+        ("searches",),
+        ("trainability", "variants"),
+    ),
+    Family(
+        "updates",
+        "Single updates",
+        ("path", "moments", "landscapes"),
+        ("train/divergence_loss", "updates/fig24/networks"),
+    ),
+    Family(
+        "stability",
+        "Stability against depth (beyond the paper)",
+        ("searches", "moments"),
+        (
             "stability",
-            "stability",
-            "Beyond the paper: the largest stable learning rate against depth, beside the unnormalized network's "
-            "activation growth at initialization. Claim (ours, from Section 3.4's mechanism): the unnormalized "
-            "network's stable rate falls with depth as its activations grow; the normalized network's hardly falls.",
-            table=True,
-            reads=("table",),
+            "probes/batch_size",
+            "probes/batches",
+            "probes/seed",
+            "train/depth",
+            "model/depth",
+            "variants",
         ),
-    )
-}
+    ),
+)
+
+TARGETS = _by_name(
+    Target(
+        "fig3",
+        "moments",
+        "Per layer at initialization: the mean over channels of |channel mean| and of the channel variance. "
+        "Claim: without BN they grow about exponentially with depth; with BN they stay roughly constant.",
+    ),
+    Target(
+        "fig8",
+        "rmt",
+        "Singular values of products of M independent Gaussian matrices, several runs overlaid. Claim: heavier "
+        "tails and a larger largest singular value as M grows.",
+        reads=("spectra",),
+    ),
+    Target(
+        "fig9",
+        "rmt",
+        "x(phi) of eq. (9) for several M. Claim: strictly decreasing, so invertible.",
+        reads=("theory",),
+    ),
+    Target(
+        "fig10",
+        "rmt",
+        "The density rho(x) of eq. (10) for several M. Claim: it matches the empirical squared singular values.",
+        reads=("theory", "spectra"),
+    ),
+    Target(
+        "fig11",
+        "rmt",
+        "Condition number of the product against the number of factors. Claim: it grows dramatically with M.",
+        reads=("condition",),
+    ),
+    Target(
+        "fig12",
+        "rmt",
+        "Largest singular value of the product against the number of factors. Claim: it increases with M.",
+        reads=("condition",),
+    ),
+    Target(
+        "table1",
+        "gradients",
+        "Layers 18, 54, 90 at initialization: the four sums (a)-(d) of a kernel gradient's summands. Claim: "
+        "without BN (a) and (d) agree within about 2x; with BN they differ by about 100x.",
+        figure=False,
+        table=True,
+        table_rule=True,
+    ),
+    Target(
+        "table4",
+        "gradients",
+        "Table 1 extended with the neighbouring layers. Claim: the same as Table 1.",
+        figure=False,
+        table=True,
+        table_rule=True,
+    ),
+    Target(
+        "fig2",
+        "gradients",
+        "Histograms of the layer-55 kernel gradients at initialization. Claim: without BN the gradients are "
+        "about 100x larger, with heavier tails.",
+    ),
+    Target(
+        "fig4",
+        "gradients",
+        "Gradients of each image's loss at the logits. Claim: without BN one class is favored for all inputs, "
+        "and the gradients hardly depend on the input.",
+    ),
+    Target(
+        "fig7",
+        "gradients",
+        "Layer 45: sum over i,j of |sum d| per (in-channel, out-channel). Claim: without BN a low-rank "
+        "structure (some rows and columns large); with BN none.",
+    ),
+    Target(
+        "fig19",
+        "gradients",
+        "Gradients of the conv channels (bias gradients) per layer. Claim: without BN a large spread in the "
+        "early layers.",
+    ),
+    Target(
+        "fig20",
+        "gradients",
+        "Layer 52, backpropagating one class at a time: |kernel gradient| per class. Claim: the favored class "
+        "gives about 10x larger gradients.",
+    ),
+    Target(
+        "fig21",
+        "gradients",
+        "Layer 52: the average |kernel gradient| per class. Claim: the favored class gives about 10x larger gradients.",
+    ),
+    Target(
+        "fig22",
+        "gradients",
+        "Layer 90: the summands of one kernel parameter with |sum d| close to sum |d|. Claim: they are skewed "
+        "far from 0.",
+    ),
+    Target(
+        "fig23",
+        "gradients",
+        "Layer 54: |sum d| against sum |d| per kernel parameter. Claim: without BN the points lie on a line; "
+        "with BN there is no relation and they are much smaller.",
+    ),
+    Target(
+        "fig13",
+        "activations",
+        "Activation histograms of representative channels in layers 9, 45, 81, 83 without BN. Claim: nonzero "
+        "means, multimodal deep down.",
+        reads=("histograms",),
+    ),
+    Target(
+        "fig14",
+        "activations",
+        "The same histograms with BN. Claim: unimodal and centered.",
+        reads=("histograms",),
+    ),
+    Target(
+        "fig18",
+        "activations",
+        "Layer 35: a point per kernel weight, the mean pre-ReLU activation of its in-channel against its "
+        "average gradient. Claim: without BN the gradient depends strongly on the channel mean; with BN not.",
+        reads=("mean_gradients",),
+    ),
+    Target(
+        "fig1",
+        "training",
+        "Train and test accuracy per epoch: bn at its best rate, bn at the unnormalized rate and schedule, and "
+        "the unnormalized network. Claim: bn at its large rate is best; at the small rate it is no better than "
+        "none and overfits.",
+    ),
+    Target(
+        "fig15",
+        "training",
+        "Training accuracy with BN only at the top of the network. Claim: it reaches about 90% test accuracy.",
+    ),
+    Target(
+        "fig16",
+        "training",
+        "Test accuracy with BN only at the top of the network (Fig. 15's runs). Claim: about 90.1%.",
+        runs_of="fig15",
+    ),
+    Target(
+        "fig17",
+        "training",
+        "The parts of batch normalization. Claim: the affine part adds about 0.6%; normalization matters much more.",
+    ),
+    Target(
+        "table2",
+        "trainability",
+        "Largest learning rate per BN-parts variant (ResNet-110) at which the paper's recipe neither diverges "
+        "nor stays at chance within H steps. Claim: normalization enables larger rates; mean and variance "
+        "normalization together more than either alone.",
+        figure=False,
+        table=True,
+    ),
+    Target(
+        "table3",
+        "trainability",
+        "Highest achievable rate: the original ResNet at 32 and 56 layers, the unnormalized ResNet-110 with a "
+        "warm start, alternating normalization, and bn at 3.0 and 10.0. Claim: less deep networks, a warm start "
+        "and full (not alternating) normalization each allow higher rates; bn does not diverge at 3.0 but does "
+        "at 10.0.",
+        figure=False,
+        table=True,
+    ),
+    Target(
+        "fig5",
+        "updates",
+        "The update that makes an unnormalized network diverge: the loss of the responsible batch along it. "
+        "Claim: the loss explodes near the end of the path, not predicted at its start.",
+        reads=("path",),
+    ),
+    Target(
+        "fig6",
+        "updates",
+        "Channel means and variances per layer along the same update. Claim: they explode in the higher layers only.",
+        reads=("moments",),
+    ),
+    Target(
+        "fig24",
+        "updates",
+        "The loss of a mini-batch along its gradient, first and fifth mini-batch, bn against none. Claim: bn "
+        "can take much larger steps that lower the loss.",
+        reads=("landscapes",),
+    ),
+    Target(
+        "stability",
+        "stability",
+        "Beyond the paper: the largest stable learning rate against depth, beside the unnormalized network's "
+        "activation growth at initialization. Claim (ours, from Section 3.4's mechanism): the unnormalized "
+        "network's stable rate falls with depth as its activations grow; the normalized network's hardly falls.",
+        table=True,
+        reads=("table",),
+    ),
+)
 
 
 def of_family(family: str) -> list[Target]:

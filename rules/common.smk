@@ -22,6 +22,10 @@ except params_file.ParamsError as error:
 PROFILE = P["profile"]
 DEPTH = P["model"]["depth"]
 COMPARED = P["probes"]["variants"]  # the init probes' pair, normalized first
+FIG3_NETWORKS = [
+    *COMPARED,
+    *P["probes"]["fig3_beside"],
+]  # the pair and the networks drawn beside it
 # data/raw: where download_cifar10 puts the canonical set when no local copy is configured
 CIFAR10_ROOT = P["cifar10_root"] or "data/raw"
 if P["cifar10_root"] is not None:
@@ -62,7 +66,7 @@ INIT_CHECKPOINTS = list(
     dict.fromkeys(
         [
             _INIT.format(variant=v, depth=DEPTH, seed=P["probes"]["seed"])
-            for v in COMPARED
+            for v in FIG3_NETWORKS
         ]
         + [
             _INIT.format(variant=r.variant, depth=r.depth, seed=r.seed)
@@ -152,17 +156,10 @@ def claim_scales():
 
 
 def trainability_settings(wildcards):
-    """What one trainability search reads: the search section's keys, and the rates App. J tries beside the
-    search (bn at 3.0 and 10.0), only for the search of its variant and depth."""
-    extra = _T["table3"]["stability"]
-    searched = (wildcards.variant, int(wildcards.depth)) == (
-        extra["variant"],
-        extra["depth"],
+    """What one trainability search reads (pipeline.analysis.trainability.search_settings)."""
+    return trainability_rows.search_settings(
+        _T, wildcards.variant, int(wildcards.depth)
     )
-    keys = ("grid", "horizons", "test_images", "chance_sigmas", "warm_steps")
-    return {key: _T[key] for key in keys} | {
-        "extra_lrs": list(extra["lrs"]) if searched else []
-    }
 
 
 # The claims file that checks each figure and table: one per claims job (pipeline.targets.claim_units), in the order
@@ -246,11 +243,12 @@ def variant_entry(wildcards):
 
 
 def moments_files():
-    """The Figure 3 probe outputs of the active profile, normalized variant first."""
+    """The Figure 3 probe outputs of the active profile: the compared pair, normalized variant first, then the
+    networks drawn beside them."""
     seed = P["probes"]["seed"]
     return [
         layout.MOMENTS.format(profile=PROFILE, variant=v, depth=DEPTH, seed=seed)
-        for v in COMPARED
+        for v in FIG3_NETWORKS
     ]
 
 

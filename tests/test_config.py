@@ -69,7 +69,13 @@ def _edited(path: str, value):
         ("training.slow_lr", 0, "key 'training.slow_lr'"),
         ("trainability.grid", [0.1, 0.01], "key 'trainability.grid': [0.1, 0.01] must be strictly increasing"),
         ("trainability.table2.depth", 100, "key 'trainability.table2.variants': depth 100 is not a CIFAR ResNet"),
-        ("trainability.table2.variants", ["bn", "gn"], "key 'trainability.table2.variants': 'gn' is not a key"),
+        ("trainability.table2.variants", ["bn", "xn"], "key 'trainability.table2.variants': 'xn' is not a key"),
+        ("variants.bn.norm", "instance", "key 'variants.bn.norm': 'instance' is not one of"),
+        ("variants.bn.branch_init", "fixup", "key 'variants.bn.branch_init': 'fixup' is not one of"),
+        ("variants.gn.groups", 5, "key 'variants.gn.groups': 5 groups do not divide the width 16"),
+        ("variants.bn.groups", 4, "key 'variants.bn.groups': a group norm needs its channel groups"),
+        ("variants.ln.parts", ["gamma", "mu", "sigma"], "key 'variants.ln.norm': a layer norm keeps all"),
+        ("variants.none.norm", "group", "key 'variants.none.norm': a network without normalization"),
         ("variants.s.lr", 0.02, "s's paper rate 0.02 is not in trainability.grid"),
         ("trainability.table3.stability.lrs", [0.1, 10.0], "the grid's rates are the search's; name others"),
         ("trainability.table3.stability.depth", 20, "key 'trainability.table3.stability': names a variant and depth"),
@@ -80,6 +86,12 @@ def _edited(path: str, value):
 def test_bad_values_in_the_file_name_file_and_key(path, value, expected):
     message = _error(_edited(path, value))
     assert message.startswith("params.yaml: ") and expected in message
+
+
+def test_a_group_norm_without_its_groups_is_named():
+    raw = copy.deepcopy(RAW)
+    del raw["variants"]["gn"]["groups"]
+    assert "key 'variants.gn.groups': a group norm needs its channel groups (groups: G)" in _error(raw)
 
 
 def test_missing_key_is_named():

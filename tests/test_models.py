@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 import torch
 from torch import nn
 
-from pipeline import models
+from pipeline import checkpoints, models
 from pipeline.norms import NormSpec, PartialBatchNorm2d
 
 
@@ -98,8 +100,46 @@ def test_initialization_is_xavier_and_seeded(params):
     assert not torch.equal(models.layer_module(other, 54).weight, weight)
 
 
+# sha256 over every (key, tensor bytes) of the ResNet-110 initial states of seed 0, as built before the normalizers
+# beyond the paper were added (commit 338a0f8 and this one agree): the paper's variants keep their weights bit for bit.
+PAPER_STATES = {
+    "bn": "555a4ad56bc20d5406c2401e801a6ccb65a9bab48f9c6f6056d3a7462a2e1ef8",
+    "none": "07c5077b92b798a191558728b0090d87bb1bbe9d3b8cf5241356af8b76b8bede",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(PAPER_STATES))
+def test_the_papers_initial_checkpoints_are_unchanged(params, variant):
+    state = checkpoints.initial_state(variant, params["variants"][variant], params["model"], 110, 0)["state_dict"]
+    digest = hashlib.sha256()
+    for key, tensor in state.items():
+        digest.update(key.encode())
+        digest.update(tensor.numpy().tobytes())
+    assert digest.hexdigest() == PAPER_STATES[variant]
+
+
+def test_a_skipinit_block_starts_as_its_shortcut(params):
+    model = models.initialize(_model(params, "none_skipinit", depth=8), "xavier_uniform", torch.Generator())
+    x = torch.rand(2, 16, 8, 8)  # a ReLU output: nonnegative
+    for block in model.blocks:
+        assert block.branch_scale is not None and block.branch_scale.alpha.item() == 0.0
+        assert torch.equal(block(x), block.shortcut(x))  # the identity (subsampled and padded where it strides)
+        x = block(x)
+    assert all(block.branch_scale is None for block in _model(params, "none", depth=8).blocks)
+
+
+def test_group_and_layer_variants_normalize_every_conv_with_groupnorm(params):
+    for name, groups in (("gn", params["variants"]["gn"]["groups"]), ("ln", 1)):
+        norms = [slot.norm for slot in _model(params, name).conv_slots()]
+        assert len(norms) == 109 and all(isinstance(n, nn.GroupNorm) and n.num_groups == groups for n in norms)
+
+
 def test_norm_spec_rejects_nonsense():
     with pytest.raises(ValueError, match="unknown norm parts"):
         NormSpec("every", frozenset({"alpha"}))
     with pytest.raises(ValueError, match="needs at least one part"):
         NormSpec("every", frozenset())
+    with pytest.raises(ValueError, match="groups: a group norm needs its channel groups"):
+        NormSpec(kind="group")
+    with pytest.raises(ValueError, match="norm: a layer norm keeps all"):
+        NormSpec(kind="layer", alternate=True)

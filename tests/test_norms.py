@@ -1,11 +1,13 @@
-"""Each BN-parts variant normalizes exactly the parts it names; alternation reuses the latest moments."""
+"""Each BN-parts variant normalizes exactly the parts it names; alternation reuses the latest moments; the group and
+layer norms are what their references compute."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from pipeline.norms import PARTS, PartialBatchNorm2d
+from pipeline.norms import PARTS, NormSpec, PartialBatchNorm2d, norm_factory
 
 torch.manual_seed(0)
 X = 3.0 + 2.5 * torch.randn(16, 4, 6, 6)  # channel means ~3, stds ~2.5: far from what any norm produces
@@ -110,3 +112,33 @@ def test_mu_only_keeps_the_running_variance_out_of_the_gradient():
     module(x).sum().backward()  # d/dx of sum(x - mean) is 0 for every element
     assert torch.allclose(x.grad, torch.zeros_like(x), atol=1e-5)
     assert torch.allclose(module.running_var, 0.9 + 0.1 * X.var(dim=(0, 2, 3), correction=1))
+
+
+def _affine(module: nn.Module) -> nn.Module:
+    with torch.no_grad():
+        module.weight.copy_(torch.tensor([0.5, 1.0, 2.0, -1.0]))
+        module.bias.copy_(torch.tensor([0.1, -0.2, 0.3, 0.0]))
+    return module
+
+
+def test_group_norm_standardizes_each_image_over_each_channel_group():
+    norm = _affine(norm_factory(NormSpec(kind="group", groups=2), 1e-5, 0.1)(4))
+    grouped = X.reshape(16, 2, 2 * 6 * 6)  # image, group, (channels of the group x positions)
+    var, mean = torch.var_mean(grouped, dim=2, keepdim=True, correction=0)
+    reference = ((grouped - mean) / torch.sqrt(var + 1e-5)).reshape_as(X)
+    reference = reference * norm.weight.view(1, -1, 1, 1) + norm.bias.view(1, -1, 1, 1)
+    assert torch.allclose(norm(X), reference, atol=1e-5)
+    assert torch.allclose(norm(X), F.group_norm(X, 2, norm.weight, norm.bias, 1e-5), atol=1e-6)
+    assert torch.equal(norm.eval()(X[:1]), norm.train()(X)[:1])  # no batch statistics: each image on its own
+
+
+def test_layer_norm_is_pytorchs_layer_norm_over_the_channels_and_positions_with_a_per_channel_affine():
+    norm = _affine(norm_factory(NormSpec(kind="layer"), 1e-5, 0.1)(4))
+    reference = F.layer_norm(X, X.shape[1:], eps=1e-5) * norm.weight.view(1, -1, 1, 1) + norm.bias.view(1, -1, 1, 1)
+    assert torch.allclose(norm(X), reference, atol=1e-5)
+
+
+def test_a_batch_norm_spec_builds_the_papers_layers_as_before():
+    assert isinstance(norm_factory(NormSpec(), 1e-5, 0.1)(4), nn.BatchNorm2d)
+    partial = norm_factory(NormSpec(parts=frozenset({"mu"})), 1e-5, 0.1)(4)
+    assert isinstance(partial, PartialBatchNorm2d) and partial.parts == {"mu"}

@@ -346,7 +346,10 @@ def summand_summary(summands: pl.DataFrame) -> pl.DataFrame:
 
 def fig22_claims(summary: pl.DataFrame, layer: int, unnormalized: str, min_center: float) -> list[Check]:
     """The summands of a typical unnormalized parameter with |sum d| ~ sum |d| are skewed far from 0."""
-    row = summary.filter(pl.col("variant") == unnormalized).row(0, named=True)
+    rows = summary.filter(pl.col("variant") == unnormalized)
+    if rows.is_empty():
+        raise ValueError(f"layer {layer}: {unnormalized}'s kernel gradient is 0 there, so Fig. 22 has no parameter")
+    row = rows.row(0, named=True)
     return [
         Check.at_least(
             "fig22",

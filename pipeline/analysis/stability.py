@@ -218,7 +218,7 @@ def shown_rate(lr: float | None, at_top: bool, grid: list[float]) -> str:
     return f"< {decimal(grid[0])}" if lr is None else f"{'>= ' if at_top else ''}{decimal(lr)}"
 
 
-def markdown(frame: pl.DataFrame, grid: list[float], built_at: str) -> str:
+def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
     """The table: per variant and depth, the largest stable rate at every K (each seed's, then their median), and
     the variance growth."""
     steps = sorted(frame["steps"].unique())
@@ -227,7 +227,7 @@ def markdown(frame: pl.DataFrame, grid: list[float], built_at: str) -> str:
     lines = [
         "# Largest stable learning rate vs depth",
         "",
-        f"Profile {built_at}; rates {decimal(grid[0])}..{decimal(grid[-1])}; stable = no mini-batch loss above the "
+        f"Profile {profile}; rates {decimal(grid[0])}..{decimal(grid[-1])}; stable = no mini-batch loss above the "
         "divergence threshold in the first K steps of the paper's recipe; '>=' marks the top of the grid, '<' a net "
         f"that diverges at every rate. Each cell: seeds {', '.join(map(str, seeds))}, then their median.",
         "",

@@ -53,6 +53,15 @@ def searches(section: dict, variants: dict) -> list[tuple[str, int]]:
     return list(dict.fromkeys((r["variant"], r["depth"]) for r in rows))
 
 
+def search_settings(section: dict, variant: str, depth: int) -> dict:
+    """What the search of ``variant`` at ``depth`` reads (its job's settings): the section's search keys, and the
+    rates App. J tries beside the search (bn at 3.0 and 10.0) for the search of that variant and depth only."""
+    extra = section["table3"]["stability"]
+    tried = list(extra["lrs"]) if (variant, depth) == (extra["variant"], extra["depth"]) else []
+    keys = ("grid", "horizons", "test_images", "chance_sigmas", "warm_steps")
+    return {key: section[key] for key in keys} | {"extra_lrs": tried}
+
+
 def trials_of(frame: pl.DataFrame, variant: str, depth: int) -> list[Trial]:
     """The trials of one search in the gathered frame of every search."""
     rows = frame.filter(pl.col("variant") == variant, pl.col("depth") == depth)
@@ -246,7 +255,7 @@ def table3_claims(rows: Rows, frame: pl.DataFrame, rules: dict, section: dict):
     return checks + stability_claims(frame, section["table3"]["stability"], section["horizons"])
 
 
-def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, built_at: str) -> str:
+def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, profile: str) -> str:
     """Table 2 or 3 in the paper's layout (row, our rate at each horizon, the paper's), then how each answer was
     reached (the largest non-diverging rate at each horizon)."""
     horizons = sorted(section["horizons"])
@@ -254,7 +263,7 @@ def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, bu
     lines = [
         f"# {title[target]}",
         "",
-        f"Profile {built_at}; the largest rate of {', '.join(map(decimal, section['grid']))} at which the paper's "
+        f"Profile {profile}; the largest rate of {', '.join(map(decimal, section['grid']))} at which the paper's "
         f"recipe neither diverges nor stays at chance (test accuracy <= {ceiling:.4f} on the first "
         f"{section['test_images']} test images) within H steps, searched at H = {', '.join(map(str, horizons))}; "
         "'moves' marks an answer that differs between the horizons (its claims are undecided).",
@@ -278,19 +287,23 @@ def markdown(target: str, table: pl.DataFrame, section: dict, ceiling: float, bu
     return "\n".join(lines) + "\n"
 
 
+# Each table's claims: (its rows, every search's trials, its rules, the trainability section) -> checks.
+TABLE_CLAIMS = {
+    "table2": lambda rows, frame, rules, section: table2_claims(rows, rules, section["grid"]),
+    "table3": table3_claims,
+}
+
+
 def decide(data, settings: dict, targets: list[str]) -> Decision:
     """Tables 2 and 3 from the searches (``data.searches``) and their claims."""
     section, variants = settings["trainability"], settings["variants"]
     frame = parquet.read_all(data.searches)
-    grid = section["grid"]
     record = parquet.combined_provenance(data.searches, SEARCH_KEYS)
     ceiling = record["params"]["chance_ceiling"]  # what the searches used (:func:`chance_ceiling` of their images)
     checks, tables = {}, {}
     for target in targets:
         table = answers(frame, table_rows(target, section, variants), section, ceiling)
         rows, rules = Rows(table, target), dict(settings["figures"][target])
-        checks[target] = (
-            table2_claims(rows, rules, grid) if target == "table2" else table3_claims(rows, frame, rules, section)
-        )
+        checks[target] = TABLE_CLAIMS[target](rows, frame, rules, section)
         tables[target] = (table, markdown(target, table, {**section, **record["params"]}, ceiling, record["profile"]))
     return Decision(checks, record, tables)

@@ -128,10 +128,19 @@ def paired(quantity: Callable[..., np.ndarray], *per_seed: np.ndarray) -> tuple[
     return value, spread
 
 
-def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict) -> list[Check]:
+Panels = list[tuple[str, list[list[Run]]]]  # (panel title, its curves: each curve's runs over the seeds)
+
+
+def curves_of(panels: Panels) -> list[list[Run]]:
+    """Every curve of a figure, panel after panel."""
+    return [curve for _, curves in panels for curve in curves]
+
+
+def fig1_claims(target: str, finals: Finals, panels: Panels, rules: dict) -> list[Check]:
     """§2 and Fig. 1: bn at its highest rate is best; at the unnormalized network's rate and schedule bn is no
     better than none, and its train-test gap is larger than at its own high rate (the caption); the higher rate
     mediates most of BN's benefit; an intermediate rate lands in between."""
+    curves = curves_of(panels)
     heads = [runs[0] for runs in curves]
     none = next((r for r in heads if r.variant != "bn"), None)
     slow = next((r for r in heads if r.variant == "bn" and none and (r.lr, r.epochs) == (none.lr, none.epochs)), None)
@@ -203,12 +212,13 @@ def fig1_claims(finals: Finals, curves: list[list[Run]], rules: dict) -> list[Ch
     return checks
 
 
-def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules: dict) -> list[Check]:
+def fig15_16_claims(target: str, finals: Finals, panels: Panels, rules: dict) -> list[Check]:
     """App. G: with BN only at the top the network trains (Fig. 15) and tests (Fig. 16) only somewhat worse
     than with full BN. ``curves`` are bn_top's, then the two reference curves (full BN, then none). The
     position of bn_top between none (0) and full BN (1) is checked wherever the accuracies have not saturated
     (at least two-thirds, below one; off for training accuracy at the paper's scale); the paper's 90.1% and a
     saturated training accuracy are the paper-scale checks."""
+    curves = curves_of(panels)
     metric = "train_acc" if target == "fig15" else "test_acc"
     what, verb = ("training", "trains") if metric == "train_acc" else ("test", "generalizes")
     top, full, none = curves[0][0], curves[-2][0], curves[-1][0]
@@ -269,9 +279,10 @@ def fig15_16_claims(target: str, finals: Finals, curves: list[list[Run]], rules:
     return checks
 
 
-def fig17_claims(finals: Finals, left: list[list[Run]], right: list[list[Run]], rules: dict) -> list[Check]:
+def fig17_claims(target: str, finals: Finals, panels: Panels, rules: dict) -> list[Check]:
     """App. H: the affine part adds little (~0.6%); the normalization parts matter much more (the right panel's
     spread at least ``min_parts_factor`` times the left's)."""
+    (_, left), (_, right) = panels
 
     def spread_of(curves):
         stacked = np.stack([finals(c[0]) for c in curves])
@@ -303,17 +314,15 @@ def fig17_claims(finals: Finals, left: list[list[Run]], right: list[list[Run]], 
     ]
 
 
-def curve_claims(target: str, summary: pl.DataFrame, panels: list[tuple[str, list[list[Run]]]], rules: dict):
+# Each training figure's claims function: (its name, the final accuracies, its panels, its rules) -> checks.
+CURVE_CLAIMS = {"fig1": fig1_claims, "fig15": fig15_16_claims, "fig16": fig15_16_claims, "fig17": fig17_claims}
+
+
+def curve_claims(target: str, summary: pl.DataFrame, panels: Panels, rules: dict) -> list[Check]:
     """The claims of one curve figure (``panels`` from :func:`pipeline.train.runs.curve_panels`)."""
-    curves = [c for _, panel in panels for c in panel]
-    finals = Finals(summary, curves)
-    if target == "fig1":
-        return fig1_claims(finals, curves, rules)
-    if target in ("fig15", "fig16"):
-        return fig15_16_claims(target, finals, curves, rules)
-    if target == "fig17":
-        return fig17_claims(finals, panels[0][1], panels[1][1], rules)
-    raise ValueError(f"'{target}' is not a training figure")
+    if target not in CURVE_CLAIMS:
+        raise ValueError(f"'{target}' is not a training figure")
+    return CURVE_CLAIMS[target](target, Finals(summary, curves_of(panels)), panels, rules)
 
 
 def decide(data, settings: dict, targets: list[str]) -> Decision:

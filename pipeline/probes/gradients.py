@@ -74,18 +74,20 @@ def parameter_summands(trace: ConvTrace, index: tuple[int, int, int, int]) -> to
     return g[:, co, :] * u[:, (ci * kh + i) * kw + j, :]
 
 
-def typical_aligned_parameter(stats: dict[str, torch.Tensor], min_ratio: float, layer: int) -> int:
+def typical_aligned_parameter(stats: dict[str, torch.Tensor], min_ratio: float) -> int | None:
     """Fig. 22's parameter: a typical one among the live parameters whose |sum d| is close to sum |d|.
 
     Live: (a) at or above the layer's median (without it the rule picks parameters of near-dead input channels,
     whose few nonzero summands trivially agree in sign). Candidates: live with (d) >= ``min_ratio`` x (a); the one
     with the median (a) is "typical". A network with no candidate (BN: (d)/(a) is ~0.03 there) gets its live
-    parameter with the largest (d)/(a), the closest it comes; the figure shows that ratio. Returns a flat index.
+    parameter with the largest (d)/(a), the closest it comes; the figure shows that ratio. Returns a flat index,
+    or None when every summand of the layer is 0 (a SkipInit branch at initialization: its output is scaled by 0,
+    so no gradient reaches its kernels).
     """
     a, d = stats["a"].flatten(), stats["d"].flatten()
     live = torch.nonzero((a >= a.median()) & (a > 0)).flatten()
     if not len(live):
-        raise ValueError(f"layer {layer}: every kernel parameter has zero summands (Fig. 22)")
+        return None
     candidates = live[d[live] >= min_ratio * a[live]]
     if not len(candidates):
         return int(live[(d[live] / a[live]).argmax()])
@@ -186,15 +188,31 @@ def _per_parameter(layer: int, stat: str, values: torch.Tensor) -> pl.DataFrame:
     )
 
 
+SUMMAND_SCHEMA = {
+    "layer": pl.Int64,
+    "param": pl.Int64,
+    "a": pl.Float64,
+    "d": pl.Float64,
+    "median_a": pl.Float64,
+    "image": pl.Int64,
+    "position": pl.Int64,
+    "value": pl.Float64,
+}
+
+
 def _summands(trace: ConvTrace, layer: int, stats: dict[str, torch.Tensor], min_ratio: float) -> pl.DataFrame:
-    """Every summand d[b, x, y] of Fig. 22's parameter, with the selection's context (its a, d, the median a)."""
-    chosen = typical_aligned_parameter(stats, min_ratio, layer)
+    """Every summand d[b, x, y] of Fig. 22's parameter, with the selection's context (its a, d, the median a);
+    no rows when the layer's kernel gradient is exactly 0 (there is no such parameter)."""
+    chosen = typical_aligned_parameter(stats, min_ratio)
+    if chosen is None:
+        print(f"layer {layer}: every kernel summand is 0 (no gradient reaches it), so Fig. 22 has no parameter")
+        return pl.DataFrame(schema=SUMMAND_SCHEMA)
     shape = trace.conv.weight.shape
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(chosen), shape))
     values = parameter_summands(trace, index)  # (B, L)
     batch, positions = values.shape
     a, d = stats["a"].flatten(), stats["d"].flatten()
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "layer": layer,
             "param": chosen,
@@ -206,10 +224,11 @@ def _summands(trace: ConvTrace, layer: int, stats: dict[str, torch.Tensor], min_
             "value": values.flatten().tolist(),
         }
     )
+    return frame.cast(SUMMAND_SCHEMA)
 
 
 def run(job: ProbeJob) -> None:
-    """Probe one initial checkpoint on one mini-batch and write five long-format Parquet files (``outputs``):
+    """Probe one initial checkpoint on one mini-batch and write six long-format Parquet files (``job.outputs``):
 
     - table: layer, stat (a, b, c, d), value = mean over the kernel's parameters, dead_params = parameters whose
       summands are all zero (a dead input channel);

@@ -105,6 +105,8 @@ class PackedResNet(ResNet):
 
 def build(variant: dict, model_params: dict, depth: int, models: int) -> PackedResNet:
     """``models`` packed copies of the ResNet of a ``variants.<name>`` entry (pipeline.models.build's arguments)."""
+    if variant.get("branch_init", "xavier") != "xavier":
+        raise ValueError("packed networks have the paper's residual branches only (branch_init: xavier)")
     return PackedResNet(
         models,
         depth,

@@ -1,10 +1,11 @@
 """What every job that takes steps of the paper's recipe from one initial checkpoint starts from: the single
-updates (pipeline/updates/jobs.py), the stability searches and the trainability searches.
+updates (pipeline/updates/job.py), the stability searches and the trainability searches.
 
 One dataclass built from the Snakemake object: the checkpoint, the prepared data (the full training set: these
 jobs take the first steps of the paper's recipe, whatever a reduced profile trains its runs on), the step recipe
-and how steps execute, the job's own settings, its outputs and the profile. Each kind of job is one ``run``
-function of its module that takes it.
+and how steps execute, the job's own settings, its outputs and the profile. Each kind of job is one function that
+takes it: ``stability_job.run``, ``trainability_job.run``, ``updates.job.run_diverging_update`` and
+``run_batch_landscape``.
 """
 
 from __future__ import annotations
