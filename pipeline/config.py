@@ -117,6 +117,7 @@ def _rule_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
         _variant_problem(params)
         or _training_problem(params)
         or _stability_problem(params)
+        or _normalizers_problem(params)
         or _trainability_problem(params)
     )
 
@@ -136,15 +137,23 @@ def _variant_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     return None
 
 
+def _networks_problem(params: Mapping[str, Any], section: str) -> tuple[tuple, str] | None:
+    """A section that names networks (``variants``) at ``depths``: each a key of ``variants``, each depth 6n+2."""
+    for name in params[section]["variants"]:
+        if name not in params["variants"]:
+            return (section, "variants"), f"'{name}' is not a key of 'variants'"
+    bad = [d for d in params[section]["depths"] if (d - 2) % 6]
+    if bad:
+        return (section, "depths"), f"{bad[0]} is not a CIFAR ResNet depth (6n+2)"
+    return None
+
+
 def _stability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     """The stability search's depths are ResNet depths, its grid increases, and its claims read searched depths."""
     s = params["stability"]
-    for name in s["variants"]:
-        if name not in params["variants"]:
-            return ("stability", "variants"), f"'{name}' is not a key of 'variants'"
-    bad = [d for d in s["depths"] if (d - 2) % 6]
-    if bad:
-        return ("stability", "depths"), f"{bad[0]} is not a CIFAR ResNet depth (6n+2)"
+    problem = _networks_problem(params, "stability")
+    if problem:
+        return problem
     for key in ("depths", "lrs"):
         if list(s[key]) != sorted(set(s[key])):
             return ("stability", key), f"{s[key]} must be strictly increasing"
@@ -152,6 +161,26 @@ def _stability_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
     for key in ("from_depth", "to_depth"):
         if rules[key] not in s["depths"]:
             return ("figures", "stability", key), f"{rules[key]} is not one of stability.depths {s['depths']}"
+    return None
+
+
+def _normalizers_problem(params: Mapping[str, Any]) -> tuple[tuple, str] | None:
+    """The normalizers target compares variants that exist at ResNet depths, and its claims name compared variants
+    and depths."""
+    n = params["normalizers"]
+    problem = _networks_problem(params, "normalizers")
+    if problem:
+        return problem
+    if list(n["depths"]) != sorted(set(n["depths"])):
+        return ("normalizers", "depths"), f"{n['depths']} must be strictly increasing"
+    rules = params["figures"]["normalizers"]
+    for key in ("growth_within", "fall_within"):
+        unknown = [name for name in rules[key] if name not in n["variants"]]
+        if unknown:
+            return ("figures", "normalizers", key), f"{unknown} are not in normalizers.variants {n['variants']}"
+    for key in ("from_depth", "to_depth"):
+        if rules[key] not in n["depths"]:
+            return ("figures", "normalizers", key), f"{rules[key]} is not one of normalizers.depths {n['depths']}"
     return None
 
 

@@ -147,6 +147,12 @@ FAMILIES = _by_name(
             "variants",
         ),
     ),
+    Family(
+        "normalizers",
+        "Normalizers beyond BN (beyond the paper)",
+        ("searches", "moments", "logits"),
+        ("normalizers", "stability", "probes/batch_size", "probes/batches", "probes/seed"),
+    ),
 )
 
 TARGETS = _by_name(
@@ -339,6 +345,18 @@ TARGETS = _by_name(
         "Beyond the paper: the largest stable learning rate against depth, beside the unnormalized network's "
         "activation growth at initialization. Claim (ours, from Section 3.4's mechanism): the unnormalized "
         "network's stable rate falls with depth as its activations grow; the normalized network's hardly falls.",
+        table=True,
+        reads=("table",),
+    ),
+    Target(
+        "normalizers",
+        "normalizers",
+        "Beyond the paper: batch, group and layer normalization, no normalization, and no normalization with "
+        "SkipInit, at three depths: the channel variance's growth over the layers at initialization (Fig. 3's "
+        "statistic), the softmax spread across images (Fig. 4's) and the largest stable learning rate. Claim "
+        "(issue 24): the mechanism is any control of activation growth, not the batch: group and layer norm and "
+        "SkipInit keep the growth within a decade, group norm and SkipInit keep their stable rate within a decade "
+        "from depth 20 to 110, and over every network and depth a larger growth goes with a smaller stable rate.",
         table=True,
         reads=("table",),
     ),

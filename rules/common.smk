@@ -79,6 +79,12 @@ INIT_CHECKPOINTS = list(
             for seed in P["stability"]["seeds"]
         ]
         + [
+            _INIT.format(variant=v, depth=d, seed=seed)
+            for v in P["normalizers"]["variants"]
+            for d in P["normalizers"]["depths"]
+            for seed in sorted({*P["stability"]["seeds"], P["probes"]["seed"]})
+        ]
+        + [
             _INIT.format(variant=v, depth=d, seed=P["trainability"]["seed"])
             for v, d in trainability_rows.searches(P["trainability"], P["variants"])
         ]
@@ -128,6 +134,27 @@ STABILITY = {
         )
         for d in _S["depths"]
     ],
+}
+# Beyond the paper: per (variant, depth) of the normalizers target, the stability searches over stability's seeds
+# (the stability target's own files where they coincide), the moments probe and the softmax probe.
+_N = P["normalizers"]
+NORMALIZERS = {
+    "searches": [
+        layout.STABILITY_SEARCH.format(profile=PROFILE, variant=v, depth=d, seed=seed)
+        for v in _N["variants"]
+        for d in _N["depths"]
+        for seed in _S["seeds"]
+    ],
+    **{
+        kind: [
+            pattern.format(
+                profile=PROFILE, variant=v, depth=d, seed=P["probes"]["seed"]
+            )
+            for v in _N["variants"]
+            for d in _N["depths"]
+        ]
+        for kind, pattern in (("moments", layout.MOMENTS), ("logits", layout.LOGITS))
+    },
 }
 # Tables 2 and 3: one trainability search per (variant, depth) their rows name (pipeline.analysis.trainability).
 _T = P["trainability"]
@@ -310,6 +337,7 @@ def family_data():
         },
         "updates": UPDATES,
         "stability": STABILITY,
+        "normalizers": NORMALIZERS,
         "trainability": {"searches": TRAINABILITY},
     }
     for name, family in registry.FAMILIES.items():

@@ -22,6 +22,27 @@ rule probe_moments:
         "scripts/probe_moments.py"
 
 
+rule probe_logits:
+    input:
+        checkpoint=layout.INIT_CHECKPOINT,
+        data=DATA["npz"],
+        provenance=DATA["provenance"],
+        code=script_code("probe_logits.py"),
+    output:
+        logits=layout.LOGITS,
+    log:
+        "logs/{profile}/logits/{variant}-d{depth}-s{seed}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 4
+    params:
+        probes=probe_params("batch_size", "data_seed"),
+        stem_is_layer_1=lookup(dpath="contradictions/stem_is_layer_1", within=P),
+        profile=PROFILE,
+    script:
+        "scripts/probe_logits.py"
+
+
 rule probe_gradients:
     input:
         checkpoint=layout.INIT_CHECKPOINT,

@@ -81,6 +81,12 @@ def _edited(path: str, value):
         ("trainability.table3.stability.depth", 20, "key 'trainability.table3.stability': names a variant and depth"),
         ("figures.table3.warm_vs_cold", ["warm", "cold"], "['warm', 'cold'] are not rows of trainability.table3"),
         ("figures.table2.one_moment", ["s", "mu", "x"], "key 'figures.table2.one_moment': ['x'] are not rows"),
+        ("normalizers.variants", ["bn", "fixup"], "key 'normalizers.variants': 'fixup' is not a key of 'variants'"),
+        ("normalizers.depths", [20, 100], "key 'normalizers.depths': 100 is not a CIFAR ResNet depth"),
+        ("normalizers.depths", [110, 20], "key 'normalizers.depths': [110, 20] must be strictly increasing"),
+        ("figures.normalizers.fall_within", ["gn", "s"], "key 'figures.normalizers.fall_within': ['s'] are not in"),
+        ("figures.normalizers.to_depth", 32, "key 'figures.normalizers.to_depth': 32 is not one of normalizers.depths"),
+        ("figures.normalizers.max_rank_correlation", -2, "key 'figures.normalizers.max_rank_correlation'"),
     ],
 )
 def test_bad_values_in_the_file_name_file_and_key(path, value, expected):

@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from polars.testing import assert_frame_equal
 from snakemake.iocontainers import Namedlist
 
 from pipeline import checkpoints, cifar10, claims, config, parquet, provenance, targets
 from pipeline.analysis import decisions
 from pipeline.analysis import trainability as trainability_rows
 from pipeline.plots import figures
-from pipeline.probes import activations, moments
+from pipeline.probes import activations, logits, moments
 from pipeline.probes import gradients as gradient_probe
 from pipeline.probes.job import ProbeJob
 from pipeline.rmt import experiments
@@ -77,6 +78,19 @@ class Workspace:
             moments.run(self.probe(variant, depth, {"moments": out}))
         return out
 
+    def logits(self, variant: str, depth: int) -> str:
+        out = self.path(f"logits/{variant}-d{depth}.parquet")
+        if not Path(out).exists():
+            logits.run(self.probe(variant, depth, {"logits": out}))
+        return out
+
+    def stability_search(self, variant: str, depth: int, seed: int) -> str:
+        out = self.path(f"stability/{variant}-d{depth}-s{seed}.parquet")
+        if not Path(out).exists():
+            settings = {key: self.p["stability"][key] for key in ("lrs", "steps")}
+            stability_job.run(self.steps_job(variant, depth, seed, settings, {"search": out}))
+        return out
+
     def probe_outputs(self, probe, variant: str) -> dict[str, str]:
         outs = {kind: self.path(f"{probe.__name__}/{variant}.{kind}.parquet") for kind in probe.OUTPUTS}
         probe.run(self.probe(variant, self.p["model"]["depth"], outs))
@@ -117,15 +131,19 @@ class Workspace:
             return {**outs, "landscapes": landscapes}
         if family == "stability":
             s = self.p["stability"]
-            searches = []
-            for variant in s["variants"]:
-                for depth in s["depths"]:
-                    for seed in s["seeds"]:
-                        searches.append(self.path(f"stability/{variant}-d{depth}-s{seed}.parquet"))
-                        settings = {"lrs": s["lrs"], "steps": s["steps"]}
-                        stability_job.run(self.steps_job(variant, depth, seed, settings, {"search": searches[-1]}))
+            searches = [
+                self.stability_search(v, d, seed) for v in s["variants"] for d in s["depths"] for seed in s["seeds"]
+            ]
             _, unnormalized = s["variants"]  # its variance growth at each depth
             return {"searches": searches, "moments": [self.moments(unnormalized, d) for d in s["depths"]]}
+        if family == "normalizers":
+            n, seeds = self.p["normalizers"], self.p["stability"]["seeds"]
+            networks = [(v, d) for v in n["variants"] for d in n["depths"]]
+            return {
+                "searches": [self.stability_search(v, d, seed) for v, d in networks for seed in seeds],
+                "moments": [self.moments(v, d) for v, d in networks],
+                "logits": [self.logits(v, d) for v, d in networks],
+            }
         if family == "trainability":
             t = self.p["trainability"]
             searches = []
@@ -205,3 +223,12 @@ def test_every_init_probe_runs_for_a_network_beyond_the_paper(workspace, variant
                 assert frame.height == 0
                 continue
             assert frame.height > 0 and set(frame["variant"]) == {variant}, (probe.__name__, kind)
+
+
+def test_the_softmax_probe_writes_the_gradient_probes_logits(workspace):
+    """The normalizers target's light probe (one forward pass) gives Fig. 4's frame as the full gradient probe does."""
+    variant, depth = workspace.p["probes"]["variants"][1], workspace.p["model"]["depth"]
+    full = parquet.read(workspace.probe_outputs(gradient_probe, variant)["logits"])
+    alone = parquet.read(workspace.logits(variant, depth))
+    assert alone.columns == full.columns and alone.height == full.height > 0
+    assert_frame_equal(alone, full, check_exact=False, rel_tol=1e-5, abs_tol=1e-7)

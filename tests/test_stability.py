@@ -94,8 +94,8 @@ def _searches(per_seed: dict[int, dict[str, dict[int, float | None]]]) -> pl.Dat
                     }
                 )
     frame = pl.DataFrame(rows, schema_overrides={"largest_stable_lr": pl.Float64})
-    growth = pl.DataFrame({"depth": [20, 56, 110], "variance_decades": [0.5, 2.0, 4.0]})
-    return analysis.table(frame, growth, "none"), growth
+    growth = pl.DataFrame({"variant": "none", "depth": [20, 56, 110], "variance_decades": [0.5, 2.0, 4.0]})
+    return analysis.table(frame, growth), growth
 
 
 RULES = {"from_depth": 20, "to_depth": 110, "min_none_fall": 2.0, "max_bn_fall": 1.0, "max_rank_correlation": -0.8}

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipeline.analysis import activations, gradients, moments, rmt, stability, trainability, training, updates
+from pipeline.analysis import (
+    activations,
+    gradients,
+    moments,
+    normalizers,
+    rmt,
+    stability,
+    trainability,
+    training,
+    updates,
+)
 from pipeline.claims import Decision
 
 Decide = Callable[..., Decision]  # (data, settings: dict, targets: list[str]) -> Decision
@@ -25,6 +35,7 @@ DECIDE: dict[str, Decide] = {
     "trainability": trainability.decide,
     "updates": updates.decide,
     "stability": stability.decide,
+    "normalizers": normalizers.decide,
 }
 
 

@@ -3,9 +3,9 @@
 §3.4 argues that without normalization the activations grow exponentially with depth (Fig. 3), so that a large
 step makes the top layers explode: the rates an unnormalized network tolerates should fall with depth, while a
 batch-normalized network's stay put. :func:`rates` reads the searches of :mod:`pipeline.train.stability` (one per
-variant, depth and seed) into the largest stable rate at every K; :func:`variance_growth` gives, per depth, the
-decades the unnormalized net's channel variance rises over its layers at initialization (Fig. 3's statistic, from
-the same probe); :func:`claims` decides the claims on the largest K.
+variant, depth and seed) into the largest stable rate at every K; :func:`variance_growth` gives, per network and
+depth, the decades its channel variance rises over its layers at initialization (Fig. 3's statistic, from the
+same probe; the stability target probes the unnormalized net); :func:`claims` decides the claims on the largest K.
 
 Seeds: the answer at the edge of stability turns on small numerical differences (another machine's build gave
 another answer for one search in ten), so every search runs for several seeds (initial weights and data order).
@@ -73,30 +73,29 @@ def medians(frame: pl.DataFrame, grid: list[float]) -> pl.DataFrame:
 
 
 def variance_growth(moments: pl.DataFrame) -> pl.DataFrame:
-    """Per depth: the decades the channel variance rises over the layers after the stem (least-squares line
-    through log10 of the per-layer mean over channels: exactly Fig. 3's statistic), from the Fig. 3 probe's
-    output of one variant at several depths."""
+    """Per (variant, depth): the decades the channel variance rises over the layers after the stem (least-squares
+    line through log10 of the per-layer mean over channels: exactly Fig. 3's statistic), from Fig. 3 probe outputs
+    of networks at several depths."""
     rows = []
-    for (depth,), per_depth in moments.group_by("depth"):
-        var = layer_summary(per_depth).filter(pl.col("stat") == "var")
+    for (variant, depth), network in moments.group_by("variant", "depth"):
+        var = layer_summary(network).filter(pl.col("stat") == "var")
         var = var.filter(pl.col("layer") > var["layer"].min()).sort("layer")
-        rows.append({"depth": depth, "variance_decades": fitted_decades(var["layer"].to_list(), var["mean"].to_list())})
-    return pl.DataFrame(rows, schema_overrides={"depth": pl.Int32}).sort("depth")
+        decades = fitted_decades(var["layer"].to_list(), var["mean"].to_list())
+        rows.append({"variant": variant, "depth": depth, "variance_decades": decades})
+    return pl.DataFrame(rows, schema_overrides={"depth": pl.Int32}).sort("variant", "depth")
 
 
-def table(rates_frame: pl.DataFrame, growth: pl.DataFrame, unnormalized: str) -> pl.DataFrame:
-    """The table of the target: one row per (variant, depth, seed, K), with the unnormalized net's variance growth
-    at that depth on its rows."""
-    return rates_frame.join(
-        growth.with_columns(variant=pl.lit(unnormalized)), on=["variant", "depth"], how="left"
-    ).sort("variant", "depth", "steps", "seed")
+def table(rates_frame: pl.DataFrame, growth: pl.DataFrame) -> pl.DataFrame:
+    """The table of the target: one row per (variant, depth, seed, K), with the variance growth of the networks
+    that were probed (the unnormalized one) on their rows."""
+    return rates_frame.join(growth, on=["variant", "depth"], how="left").sort("variant", "depth", "steps", "seed")
 
 
 def _rates(frame: pl.DataFrame, variant: str, depth: int, k: int) -> pl.DataFrame:
     """One search's rows at K, one per seed, in seed order."""
     found = frame.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k).sort("seed")
     if found.is_empty():
-        raise ValueError(f"params.yaml: key 'figures.stability': no search of {variant} at depth {depth}")
+        raise ValueError(f"the claims read a search of {variant} at depth {depth} that the table lacks")
     return found
 
 
@@ -126,13 +125,13 @@ def fall(frame: pl.DataFrame, variant: str, rules: dict, k: int, grid: list[floa
     return np.log10(high / low), f" ({'; '.join(notes)})" if notes else ""
 
 
-def rank_correlation(none: pl.DataFrame, grid: list[float]) -> float:
-    """Spearman correlation, over depths, of the variance growth and log10 of the largest stable rate (NaN when
-    the rate does not vary)."""
-    log_rate = np.log10(none["largest_stable_lr"].fill_null(floor_of(grid)).to_numpy())
+def rank_correlation(points: pl.DataFrame, grid: list[float]) -> float:
+    """Spearman correlation, over the rows (one network's depths, or several networks'), of the variance growth
+    and log10 of the largest stable rate (NaN when the rate does not vary)."""
+    log_rate = np.log10(points["largest_stable_lr"].fill_null(floor_of(grid)).to_numpy())
     if len(set(log_rate)) < 2:
         return float("nan")
-    ranks = [pl.Series(v).rank().to_numpy() for v in (none["variance_decades"].to_numpy(), log_rate)]
+    ranks = [pl.Series(v).rank().to_numpy() for v in (points["variance_decades"].to_numpy(), log_rate)]
     return float(np.corrcoef(*ranks)[0, 1])
 
 
@@ -150,12 +149,13 @@ def claims(frame: pl.DataFrame, growth: pl.DataFrame, rules: dict, search: dict)
     bn_falls, bn_note = fall(frame, normalized, rules, k, grid)
     none_fall, none_spread = over_seeds(none_falls)
     bn_fall, bn_spread = over_seeds(bn_falls)
-    none = frame.filter(pl.col("variant") == unnormalized, pl.col("steps") == k).join(growth, on="depth")
+    none = frame.filter(pl.col("variant") == unnormalized, pl.col("steps") == k)
     correlations = np.array(
         [rank_correlation(part.sort("depth"), grid) for _, part in none.group_by("seed", maintain_order=True)]
     )
     correlation, correlation_spread = over_seeds(correlations)
-    g = dict(zip(growth["depth"], growth["variance_decades"], strict=True))
+    probed = growth.filter(pl.col("variant") == unnormalized)
+    g = dict(zip(probed["depth"], probed["variance_decades"], strict=True))
     growth_span = g[rules["to_depth"]] - g[rules["from_depth"]]
     return [
         Check.at_least(
@@ -257,8 +257,8 @@ def decide(data, settings: dict, targets: list[str]) -> Decision:
     search, rules = settings["stability"], dict(settings["figures"]["stability"])
     found = rates(parquet.read_all(data.searches), search["lrs"], search["steps"])
     growth = variance_growth(parquet.read_all(data.moments))
-    normalized, unnormalized = search["variants"]
-    frame = table(found, growth, unnormalized)
+    normalized = search["variants"][0]
+    frame = table(found, growth)
     record = parquet.combined_provenance(data.searches, ("variant", "depth", "seed"))
     depth = training_depth({"train": {"depth": settings["train/depth"]}, "model": {"depth": settings["model/depth"]}})
     training = {"depth": depth, "lr": settings["variants"][normalized]["lr"]}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import altair as alt
 import polars as pl
 
-from pipeline.plots import activations, gradients, moments, rmt, stability, training, updates
+from pipeline.plots import activations, gradients, moments, normalizers, rmt, stability, training, updates
 
 Draw = Callable[..., alt.TopLevelMixin]  # (data, settings: dict, claims: pl.DataFrame) -> chart
 
@@ -43,6 +43,7 @@ DRAW: dict[str, Draw] = {
     "fig23": gradients.draw_fig23,
     "fig24": updates.draw_fig24,
     "stability": stability.draw_stability,
+    "normalizers": normalizers.draw_normalizers,
 }
 
 

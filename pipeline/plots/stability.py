@@ -12,28 +12,29 @@ from pipeline.analysis import stability as analysis
 from pipeline.plots.render import claims_lines, provenance_line
 from pipeline.train.runs import decimal
 
+BOUNDS = ["measured", "at least (grid top)", "below the grid"]  # how a seed's largest stable rate is known
 
-def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
-    """Left: largest stable rate (log) vs depth, colour = network, dash and width = K (lines through the medians
-    over seeds); a point per seed, whose shape marks a bound (the top of the grid, or under its smallest rate, drawn
-    half a grid step below it). Right: none's variance growth."""
-    grid = search["lrs"]
-    floor = analysis.floor_of(grid)
-    k_label = pl.format("K = {} steps", pl.col("steps"))
-    data = table.with_columns(
-        rate=pl.col("largest_stable_lr").fill_null(floor),
+
+def with_bounds(table: pl.DataFrame, grid: list[float]) -> pl.DataFrame:
+    """The table with the rate as drawn (a net below the grid half a grid step under it) and how it is known."""
+    return table.with_columns(
+        rate=pl.col("largest_stable_lr").fill_null(analysis.floor_of(grid)),
         bound=pl.when(pl.col("at_grid_top"))
-        .then(pl.lit("at least (grid top)"))
+        .then(pl.lit(BOUNDS[1]))
         .when(pl.col("below_grid"))
-        .then(pl.lit("below the grid"))
-        .otherwise(pl.lit("measured")),
-        K=k_label,
+        .then(pl.lit(BOUNDS[2]))
+        .otherwise(pl.lit(BOUNDS[0])),
     )
-    middle = analysis.medians(table, grid).with_columns(rate=pl.col("median_lr").fill_null(floor), K=k_label)
-    depths = sorted(data["depth"].unique())
-    ks = [f"K = {k} steps" for k in sorted(data["steps"].unique(), reverse=True)]
-    widths = [3.2 - 2.0 * i / max(1, len(ks) - 1) for i in range(len(ks))]
-    network = alt.Color("variant:N", title="network", sort=search["variants"])
+
+
+def probe_settings(settings: dict) -> dict:
+    """The probe's batch size, number of mini-batches and seed, from a figure job's settings (for the subtitle)."""
+    return {key: settings[f"probes/{key}"] for key in ("batch_size", "batches", "seed")}
+
+
+def depth_and_rate(depths: list[int], grid: list[float], title: str) -> tuple[alt.X, alt.Y]:
+    """The axes of a largest-stable-rate panel: depth (log, a tick per depth) and the rate (log, from half a grid
+    step under the grid, where a net below it is drawn, to the grid's top)."""
     x = alt.X(
         "depth:Q",
         title="depth (6n+2 ResNet)",
@@ -42,10 +43,27 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
     )
     y = alt.Y(
         "rate:Q",
-        title="largest stable learning rate",
-        scale=alt.Scale(type="log", domain=[floor, grid[-1]]),
+        title=title,
+        scale=alt.Scale(type="log", domain=[analysis.floor_of(grid), grid[-1]]),
         axis=alt.Axis(format="~g"),
     )
+    return x, y
+
+
+def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame, record: dict) -> alt.HConcatChart:
+    """Left: largest stable rate (log) vs depth, colour = network, dash and width = K (lines through the medians
+    over seeds); a point per seed, whose shape marks a bound (the top of the grid, or under its smallest rate, drawn
+    half a grid step below it). Right: none's variance growth."""
+    grid = search["lrs"]
+    floor = analysis.floor_of(grid)
+    k_label = pl.format("K = {} steps", pl.col("steps"))
+    data = with_bounds(table, grid).with_columns(K=k_label)
+    middle = analysis.medians(table, grid).with_columns(rate=pl.col("median_lr").fill_null(floor), K=k_label)
+    depths = sorted(data["depth"].unique())
+    ks = [f"K = {k} steps" for k in sorted(data["steps"].unique(), reverse=True)]
+    widths = [3.2 - 2.0 * i / max(1, len(ks) - 1) for i in range(len(ks))]
+    network = alt.Color("variant:N", title="network", sort=search["variants"])
+    x, y = depth_and_rate(depths, grid, "largest stable learning rate")
     # K by dash and width, the largest K (the claims') solid and widest: where the answers of several K coincide,
     # the thinner dashed lines stay visible on the wider one
     k_scale = {"title": "first K steps (median over seeds)", "sort": ks}
@@ -68,9 +86,7 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
             x=x,
             y=y,
             color=network,
-            shape=alt.Shape(
-                "bound:N", title="a seed's value", sort=["measured", "at least (grid top)", "below the grid"]
-            ),
+            shape=alt.Shape("bound:N", title="a seed's value", sort=BOUNDS),
             tooltip=["variant", "depth", "seed", "steps", "largest_stable_lr", "bound", "trials"],
         )
     )
@@ -111,6 +127,5 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
 
 def draw_stability(data, settings: dict, claims: pl.DataFrame) -> alt.HConcatChart:
     """The stability figure from its table (``data.table``, written by the family's claims job)."""
-    probes = {key: settings[f"probes/{key}"] for key in ("batch_size", "batches", "seed")}
     table = parquet.read(data.table)
-    return chart(table, dict(settings["stability"]), probes, claims, parquet.provenance(data.table))
+    return chart(table, dict(settings["stability"]), probe_settings(settings), claims, parquet.provenance(data.table))

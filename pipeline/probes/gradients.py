@@ -23,6 +23,7 @@ from torch import nn
 from pipeline import batches
 from pipeline.models import ResNet, kernel_channels, layer_module, layer_number
 from pipeline.probes.job import ProbeJob
+from pipeline.probes.logits import frame as logit_frame
 from pipeline.runtime import progress
 
 STATS = ("a", "b", "c", "d")  # Table 1's columns, in the paper's order
@@ -260,17 +261,7 @@ def run(job: ProbeJob) -> None:
             per_param.append(_per_parameter(layer, name, values[name]))
         if layer == chosen["fig22_layer"]:
             summands = _summands(traced.convs[layer], layer, stats, chosen["fig22_min_ratio"])
-    batch, classes = traced.logits.shape
-    logits = pl.DataFrame(
-        {
-            "image": [b for b in range(batch) for _ in range(classes)],
-            "class": list(range(classes)) * batch,
-            "label": [int(labels[b]) for b in range(batch) for _ in range(classes)],
-            # the mean loss's gradient times B is each image's own dL_b/dz_bj = softmax - onehot
-            "gradient": (traced.logit_grad * batch).flatten().tolist(),
-            "probability": torch.softmax(traced.logits, 1).flatten().tolist(),
-        }
-    )
+    logits = logit_frame(traced.logits, traced.logit_grad, labels)
     channels = pl.concat(
         [
             pl.DataFrame({"layer": layer, "channel": range(g.numel()), "value": g.tolist()})
