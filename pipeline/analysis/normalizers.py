@@ -140,15 +140,7 @@ def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
         "|---|---|---|---|---|" + "---|" * len(steps),
     ]
     for (variant, depth), group in frame.group_by("variant", "depth", maintain_order=True):
-        cells = []
-        for (k,), per_k in group.group_by("steps", maintain_order=True):
-            each = " / ".join(
-                stability.shown_rate(r["largest_stable_lr"], r["at_grid_top"], grid)
-                for r in per_k.sort("seed").iter_rows(named=True)
-            )
-            median = middle.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k)
-            lr = median["median_lr"][0]
-            cells.append(f"{each} -> **{stability.shown_rate(lr, lr == grid[-1], grid)}**")
+        cells = stability.rate_cells(group, middle, grid)
         row = group.row(0, named=True)
         lines.append(
             f"| {variant} | {depth} | {row['variance_decades']:+.2f} | {row['spread']:.3g} | "

@@ -218,6 +218,20 @@ def shown_rate(lr: float | None, at_top: bool, grid: list[float]) -> str:
     return f"< {decimal(grid[0])}" if lr is None else f"{'>= ' if at_top else ''}{decimal(lr)}"
 
 
+def rate_cells(network: pl.DataFrame, middle: pl.DataFrame, grid: list[float]) -> list[str]:
+    """A table's cells of one network at one depth: per K, each seed's largest stable rate, then their median
+    (from ``middle``: :func:`medians`)."""
+    cells = []
+    for (variant, depth, k), per_k in network.group_by("variant", "depth", "steps", maintain_order=True):
+        each = " / ".join(
+            shown_rate(r["largest_stable_lr"], r["at_grid_top"], grid) for r in per_k.sort("seed").iter_rows(named=True)
+        )
+        median = middle.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k)
+        lr = median["median_lr"][0]
+        cells.append(f"{each} -> **{shown_rate(lr, lr == grid[-1], grid)}**")
+    return cells
+
+
 def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
     """The table: per variant and depth, the largest stable rate at every K (each seed's, then their median), and
     the variance growth."""
@@ -235,15 +249,7 @@ def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
         "|---|---|" + "---|" * len(steps) + "---|",
     ]
     for (variant, depth), group in frame.group_by("variant", "depth", maintain_order=True):
-        cells = []
-        for (k,), per_k in group.group_by("steps", maintain_order=True):
-            each = " / ".join(
-                shown_rate(r["largest_stable_lr"], r["at_grid_top"], grid)
-                for r in per_k.sort("seed").iter_rows(named=True)
-            )
-            median = middle.filter(pl.col("variant") == variant, pl.col("depth") == depth, pl.col("steps") == k)
-            lr = median["median_lr"][0]
-            cells.append(f"{each} -> **{shown_rate(lr, lr == grid[-1], grid)}**")
+        cells = rate_cells(group, middle, grid)
         growth = group["variance_decades"][0]
         lines.append(
             f"| {variant} | {depth} | " + " | ".join(cells) + f" | {'' if growth is None else f'{growth:.2f}'} |"
