@@ -90,6 +90,8 @@ rule init_probes:
             for files in FAMILY_DATA[family].values()
         ],
         STABILITY["moments"],
+        NORMALIZERS["moments"],
+        NORMALIZERS["logits"],
 
 
 rule training_runs:
@@ -112,6 +114,7 @@ rule rmt_tables:
 rule stability_searches:
     input:
         STABILITY["searches"],
+        NORMALIZERS["searches"],
 
 
 rule trainability_searches:

@@ -235,6 +235,8 @@ CLAIMS_JOBS = {f"claims_{unit}" for unit, _ in targets.claim_units()}
                 "figure_updates",
                 "claims_stability",
                 "figure_stability",
+                "claims_normalizers",  # the normalizers target reads the same searches
+                "figure_normalizers",
                 "claims_trainability",
                 "claims",
             },
