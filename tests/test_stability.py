@@ -1,4 +1,4 @@
-"""The largest stable learning rate: bisection over a grid at several K, against an exhaustive scan; its analysis."""
+"""The largest stable learning rate: the top-down scan at several K, against trying every rate; its analysis."""
 
 from __future__ import annotations
 
@@ -39,15 +39,26 @@ def _frame(trials):
 
 
 @pytest.mark.parametrize("threshold", [2e-5, 5e-4, 0.05, 2.0, 1e-6, 100.0])
-def test_bisection_finds_the_largest_stable_rate_at_every_k_as_a_full_scan_does(threshold):
+def test_the_scan_finds_the_largest_stable_rate_at_every_k_as_trying_every_rate_does(threshold):
     lines = []
     trials = stability.search(GRID, [10, 30, 100], stability.timed(_network(threshold)), lines.append)
     frame = _frame(trials)
     for k in (10, 30, 100):
-        scan = [lr for lr in GRID if _network(threshold)(lr, k)[0] is None]  # every rate tried
-        assert stability.largest_stable(frame, GRID, k) == (max(scan) if scan else None)
-    assert len(trials) <= 8 < len(GRID)  # bisection, and the smaller K reuse the larger K's trials
+        every = [lr for lr in GRID if _network(threshold)(lr, k)[0] is None]  # every rate tried
+        assert stability.largest_stable(frame, GRID, k) == (max(every) if every else None)
+    answer = stability.largest_stable(frame, GRID, 100)
+    assert [t.lr for t in trials] == [lr for lr in reversed(GRID) if answer is None or lr >= answer]  # top down
     assert all(t.steps <= 100 for t in trials) and len(lines) == len(trials)
+
+
+def test_the_scan_finds_a_stable_rate_above_a_diverging_one():
+    def islands(lr: float, k: int) -> tuple[int | None, float | None, int]:
+        """Stable at 1e-3 and below, and at 0.1 alone (a non-monotone network: a bisection from 0.01 stops at 1e-3)."""
+        return (None, None, k) if lr <= 1e-3 or lr == 0.1 else (2, 1e4, 3)
+
+    frame = _frame(stability.search(GRID, [100], stability.timed(islands), lambda line: None))
+    assert stability.largest_stable(frame, GRID, 100) == 0.1
+    assert frame["steps"].sum() == 100 + 3 * len([lr for lr in GRID if lr > 0.1])  # one full trial
 
 
 def test_a_trial_that_stopped_early_only_answers_for_fewer_steps():
@@ -55,7 +66,7 @@ def test_a_trial_that_stopped_early_only_answers_for_fewer_steps():
     diverged_at_12 = stability.Trial(0.3, 13, 12, 5e3, 0.0)
     assert stable_for_10.stable(10) and stable_for_10.stable(30) is None
     assert diverged_at_12.stable(12) and not diverged_at_12.stable(13)
-    incomplete = _frame([stable_for_10])  # nothing shows that 0.3 diverges
+    incomplete = _frame([stable_for_10])  # nothing shows that 0.3 (or any rate above) diverges
     with pytest.raises(ValueError, match="incomplete search"):
         stability.largest_stable(incomplete, GRID, 10)
     with pytest.raises(ValueError, match="strictly increasing"):

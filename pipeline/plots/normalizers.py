@@ -82,8 +82,9 @@ def chart(
         f"Stable = no mini-batch loss above {p['divergence_loss']:g} in the first K = {k} steps of the paper's recipe "
         f"(SGD momentum {p['momentum']}, weight decay {p['weight_decay']:g}, batch {p['batch_size']}) on the full "
         "training set;",
-        f"  rates {decimal(grid[0])}..{decimal(grid[-1])} by bisection; seeds {', '.join(map(str, search['seeds']))} "
-        "(initial weights and data order), a point each, lines through their medians.",
+        f"  rates {decimal(grid[0])}..{decimal(grid[-1])} scanned from the top down; seeds "
+        f"{', '.join(map(str, search['seeds']))} (initial weights and data order), a point each, lines through their "
+        "medians.",
         provenance_line(record),
         *claims_lines(claims),
     ]

@@ -109,8 +109,8 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
         f"momentum {p['momentum']}, weight decay {p['weight_decay']:g}, batch {p['batch_size']}, pad-4 crop + flip) "
         f"on the full CIFAR-10 training set; seeds {', '.join(map(str, search['seeds']))} (initial weights and data "
         "order), a point each; lines through their medians.",
-        f"Rates {decimal(grid[0])}..{decimal(grid[-1])} ({len(grid)} points); bisection, assuming a rate above a "
-        "diverging one diverges; the rate above each answer was tried and diverged.",
+        f"Rates {decimal(grid[0])}..{decimal(grid[-1])} ({len(grid)} points), scanned from the top down: every rate "
+        "above each answer was tried and diverged.",
         "Variance growth: least-squares slope of log10(mean channel variance) over the layers after the stem, "
         f"times their span ({probes['batches']} mini-batches of {probes['batch_size']}, probe seed {probes['seed']}).",
         provenance_line(record),
