@@ -76,11 +76,13 @@ def checks(record: dict) -> dict[str, dict[str, dict]]:
     return {target: rows for target, rows in record.items() if target not in HEADER}
 
 
-def merge(record: dict, table: pl.DataFrame, commit: str) -> dict:
+def merge(record: dict, table: pl.DataFrame, commit: str, scales: dict[str, str] | None = None) -> dict:
     """``record`` with the targets of a claims ``table`` replaced by that table's checks, built by the code of
     ``commit`` and recorded under ``rebuilt`` (a build of some targets only: the rest keep the full build's checks
-    and commit). Each target keeps its scale; the targets stay in the record's order."""
-    scales = {t: next(iter(record[t].values()))["scale"] for t in set(table["target"]) if record.get(t)}
+    and commit). Each target keeps its scale unless ``scales`` gives it a new one (a changed scale: the claims
+    files do not carry it); the targets stay in the record's order."""
+    kept = {t: next(iter(record[t].values()))["scale"] for t in set(table["target"]) if record.get(t)}
+    scales = kept | (scales or {})
     rebuilt = metrics(table, record["profile"], scales, commit)
     merged = {key: record[key] for key in ("profile", "commit")}
     merged["rebuilt"] = {**record.get("rebuilt", {}), **{t: commit for t in checks(rebuilt)}}
@@ -107,6 +109,14 @@ def changed_since(commit: str, repo: Path = REPO) -> list[str]:
     if result.returncode:
         raise ValueError(f"the metrics file's commit {commit!r} is not in this repository: {result.stderr.strip()}")
     return result.stdout.split()
+
+
+def shown(paths: list[str], commit: str, most: int = 5) -> str:
+    """The first ``most`` code inputs changed since ``commit``, then how many more and the command that lists them."""
+    more = len(paths) - most
+    command = f"git diff --stat {commit.removesuffix('-dirty')} -- {' '.join(CODE_INPUTS)}"
+    rest = f" and {more} more (`{command}`)" if more > 0 else ""
+    return ", ".join(paths[:most]) + rest
 
 
 def _cell(text: str) -> str:
@@ -178,11 +188,22 @@ def main(argv: list[str] | None = None) -> None:
         "some targets) in the metrics file, recorded as rebuilt by --commit",
     )
     parser.add_argument("--commit", help="the commit whose code built the merged claims (default: this checkout's)")
+    parser.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="TARGET=TEXT",
+        help="with --merge: the scale a merged target was built at, where it changed (as the claims rule writes it)",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         record = read_metrics(args.metrics)
         commit = args.commit or provenance.code_version()
-        write_text(args.metrics, json.dumps(merge(record, claims.gather(args.merge), commit), indent=1) + "\n")
+        if any("=" not in scale for scale in args.scale):
+            parser.error(f"--scale takes TARGET=TEXT, not {args.scale}")
+        scales = dict(scale.split("=", 1) for scale in args.scale)
+        merged = merge(record, claims.gather(args.merge), commit, scales)
+        write_text(args.metrics, json.dumps(merged, indent=1) + "\n")
         print(f"{args.metrics}: {len(args.merge)} claims file(s) merged, as built by commit {commit}")
     changed = update_page(args.page, args.metrics)
     print(f"{args.page}: findings table {'rewritten' if changed else 'already up to date'} from {args.metrics}")
@@ -194,8 +215,9 @@ def main(argv: list[str] | None = None) -> None:
             continue
         if stale:
             print(
-                f"{args.metrics}: {', '.join(targets)} were built by commit {commit}; these code inputs changed since, "
-                f"so those findings may not be what the code now computes (rebuild to refresh): {', '.join(stale)}"
+                f"{args.metrics}: {', '.join(targets)} were built by commit {commit}; {len(stale)} code inputs changed "
+                "since, so those findings may not be what the code now computes (rebuild to refresh): "
+                + shown(stale, commit)
             )
 
 

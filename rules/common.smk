@@ -85,8 +85,9 @@ INIT_CHECKPOINTS = list(
             for seed in sorted({*P["stability"]["seeds"], P["probes"]["seed"]})
         ]
         + [
-            _INIT.format(variant=v, depth=d, seed=P["trainability"]["seed"])
+            _INIT.format(variant=v, depth=d, seed=seed)
             for v, d in trainability_rows.searches(P["trainability"], P["variants"])
+            for seed in P["trainability"]["seeds"]
         ]
     )
 )
@@ -156,12 +157,12 @@ NORMALIZERS = {
         for kind, pattern in (("moments", layout.MOMENTS), ("logits", layout.LOGITS))
     },
 }
-# Tables 2 and 3: one trainability search per (variant, depth) their rows name (pipeline.analysis.trainability).
+# Tables 2 and 3: one trainability search per (variant, depth) their rows name (pipeline.analysis.trainability) and
+# seed, seed by seed (seed 0's searches first, so that a partial build already holds whole tables of one seed).
 _T = P["trainability"]
 TRAINABILITY = [
-    layout.TRAINABILITY_SEARCH.format(
-        profile=PROFILE, variant=v, depth=d, seed=_T["seed"]
-    )
+    layout.TRAINABILITY_SEARCH.format(profile=PROFILE, variant=v, depth=d, seed=seed)
+    for seed in _T["seeds"]
     for v, d in trainability_rows.searches(_T, P["variants"])
 ]
 
@@ -176,8 +177,9 @@ def claim_scales():
         if reduced_scale(train_runs.experiment_params(t.runs, P))
     }
     horizons = ", ".join(map(str, _T["horizons"]))
+    seeds = len(_T["seeds"])
     return reduced | {
-        t.name: f"trainability search, H = {horizons} steps"
+        t.name: f"trainability search, H = {horizons} steps, {seeds} seed{'s' * (seeds > 1)}"
         for t in registry.of_family("trainability")
     }
 

@@ -8,6 +8,7 @@ decide or draw function fails here, in `pytest -m unit`, and not only in the smo
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -147,13 +148,13 @@ class Workspace:
         if family == "trainability":
             t = self.p["trainability"]
             searches = []
-            for variant, depth in trainability_rows.searches(t, self.p["variants"]):
-                searches.append(self.path(f"trainability/{variant}-d{depth}.parquet"))
+            for (variant, depth), seed in itertools.product(
+                trainability_rows.searches(t, self.p["variants"]), t["seeds"]
+            ):
+                searches.append(self.path(f"trainability/{variant}-d{depth}-s{seed}.parquet"))
                 settings = trainability_rows.search_settings(t, variant, depth)
-                state = self.path(f"trainability-state/{variant}-d{depth}.parquet")
-                trainability_job.run(
-                    self.steps_job(variant, depth, t["seed"], settings, {"search": searches[-1]}, state)
-                )
+                state = self.path(f"trainability-state/{variant}-d{depth}-s{seed}.parquet")
+                trainability_job.run(self.steps_job(variant, depth, seed, settings, {"search": searches[-1]}, state))
             return {"searches": searches}
         raise KeyError(family)
 

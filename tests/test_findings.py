@@ -93,6 +93,12 @@ def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
     assert findings.changed_since(commit + "-dirty", tmp_path) == ["pipeline/a.py"]
     with pytest.raises(ValueError, match="'0123abcd' is not in this repository"):
         findings.changed_since("0123abcd", tmp_path)
+    many = [f"pipeline/m{i}.py" for i in range(7)]  # a long list is cut, with the command that prints it whole
+    assert findings.shown(many, "abc-dirty") == (
+        "pipeline/m0.py, pipeline/m1.py, pipeline/m2.py, pipeline/m3.py, pipeline/m4.py and 2 more "
+        "(`git diff --stat abc -- pipeline rules Snakefile params.yaml`)"
+    )
+    assert findings.shown(many[:2], "abc") == "pipeline/m0.py, pipeline/m1.py"
 
 
 def test_metrics_round_trip_and_page_rewrite(tmp_path):
@@ -153,6 +159,11 @@ def test_a_rebuild_of_some_targets_is_merged_with_its_own_commit(tmp_path):
     assert record["fig1"]["new gap"]["scale"] == "reduced training" and record["fig3"]["none decades"]["value"] == 5.4
     assert findings.commits(record) == {"a" * 12: ["fig3"], "b" * 12: ["fig1"]}
     assert f"commit `{'a' * 12}` (fig1 rebuilt by commit `{'b' * 12}`)" in page.read_text()
+    scale = ["--scale", "fig1=reduced training, 3 seeds"]  # a rebuild at another scale says so
+    findings.main(["--metrics", str(path), "--page", str(page), "--merge", str(claims_file), *scale])
+    assert json.loads(path.read_text())["fig1"]["new gap"]["scale"] == "reduced training, 3 seeds"
+    with pytest.raises(SystemExit):
+        findings.main(["--metrics", str(path), "--page", str(page), "--merge", str(claims_file), "--scale", "fig1"])
 
 
 @pytest.mark.workflow

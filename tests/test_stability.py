@@ -150,7 +150,7 @@ def test_over_seeds_the_claims_read_the_median_and_are_undecided_within_two_spre
     assert unsure.value == pytest.approx(2.0) and unsure.agrees and unsure.verdict == "undecided"
     table = analysis.markdown(frame2, GRID, "t")
     assert "| none | 110 | 0.003 / 0.0003 / 0.03 -> **0.003** |" in table and "seeds 0, 1, 2" in table
-    middle = analysis.medians(frame2, GRID)
+    middle = analysis.medians(frame2)
     assert middle.filter(pl.col("variant") == "none", pl.col("depth") == 20)["median_lr"].item() == pytest.approx(0.3)
 
 

@@ -86,8 +86,9 @@ def test_trials_survive_the_parquet_round_trip():
     assert trainability.from_frame(trainability.to_frame(trials)) == trials
 
 
-def _searches(answers: dict[tuple[str, int], dict[int, float | None]]) -> pl.DataFrame:
-    """A gathered search frame whose searches give the stated answer per horizon (None: no rate of the grid)."""
+def _searches(answers: dict[tuple[str, int], dict[int, float | None]], seed: int = 0, app_j=(None, 1)) -> pl.DataFrame:
+    """A gathered search frame of one seed whose searches give the stated answer per horizon (None: no rate of the
+    grid), with App. J's trials at 3.0 and 10.0 diverging at the steps ``app_j`` (None: stable)."""
     frames = []
     for (variant, depth), by_h in answers.items():
         runs = {h: lr for h, lr in by_h.items()}
@@ -97,14 +98,16 @@ def _searches(answers: dict[tuple[str, int], dict[int, float | None]]) -> pl.Dat
             return (6, 5, 1e4, {}) if lr > 0.1 else (h, None, None, accuracy)
 
         trials = trainability.search(GRID, [50, 100], CEILING, trainability.timed(run))
-        stable_at_3 = trainability.timed(lambda lr, h: (h, None, None, {50: 0.1, h: 0.1}))  # App. J's 3.0
-        trials.append(stable_at_3(3.0, 100))
-        trials.append(trainability.timed(lambda lr, h: (2, 1, 1e5, {}))(10.0, 100))
-        frames.append(trainability.to_frame(trials).with_columns(variant=pl.lit(variant), depth=pl.lit(depth)))
+        for lr, step in zip((3.0, 10.0), app_j, strict=True):  # App. J's rates
+            outcome = (100, None, None, {50: 0.1, 100: 0.1}) if step is None else (step + 1, step, 1e5, {})
+            trials.append(trainability.timed(lambda lr, h, outcome=outcome: outcome)(lr, 100))
+        identity = {"variant": pl.lit(variant), "depth": pl.lit(depth), "seed": pl.lit(seed)}
+        frames.append(trainability.to_frame(trials).with_columns(**identity))
     return pl.concat(frames)
 
 
 SECTION = {
+    "seeds": [0],
     "grid": GRID,
     "horizons": [50, 100],
     "table2": {"variants": ["bn", "mu_s", "s", "mu", "none"], "depth": 110},
@@ -172,10 +175,12 @@ def test_table3_reads_app_j_rates_and_the_orderings_at_the_paper_depths():
     checks = analysis.table3_claims(analysis.Rows(table, "table3"), frame, rules, SECTION)
     assert [c.verdict for c in checks] == ["agrees"] * len(checks)
     assert [c.value for c in checks[-5:-2]] == pytest.approx([1.0, 2.0, 1.0])
-    assert "ResNet-32/56, H = 100 steps" in checks[-5].quantity
+    assert "ResNet-32/56, H = 100 steps, seed 0" in checks[-5].quantity
     assert [c.claim for c in checks[-2:]] == ["bn does not diverge at 3", "bn diverges at 10"]
-    text = analysis.markdown("table3", table, {**SECTION, "test_images": 2000}, CEILING, "t")
-    assert "| 56 | 56 | 0.01 | 0.01 | 0.01 |  | 0.1, 0.1 |" in text
+    text = analysis.markdown(
+        "table3", table, analysis.Rows(table, "table3"), {**SECTION, "test_images": 2000}, CEILING, "t"
+    )
+    assert "| 56 | 56 | 0.01 | 0.01 | 0.01 |  | 0.1 | 0.1 |" in text and "(seed 0)" in text
     cold = {**answers, ("warm_start", 110): None, ("none", 110): None}  # neither trains within H: no ordering
     frame = _searches({k: {50: v, 100: v} for k, v in cold.items()})
     table = analysis.answers(frame, analysis.table_rows("table3", SECTION, VARIANTS), SECTION, CEILING)
@@ -187,14 +192,67 @@ def test_table3_reads_app_j_rates_and_the_orderings_at_the_paper_depths():
 def test_app_j_rates_are_undecided_when_their_divergence_moves_with_the_horizon():
     late = trainability.Trial(3.0, 80, 79, 1e4, {50: 0.1})  # stable for 50 steps, diverged by 100
     early = trainability.Trial(10.0, 2, 1, 1e5, {})
-    search = trainability.to_frame([late, early]).with_columns(variant=pl.lit("bn"), depth=pl.lit(110))
-    low, high = analysis.stability_claims(search, SECTION["table3"]["stability"], [50, 100])
-    assert not low.agrees and low.verdict == "undecided" and low.unsettled == "the divergence moves with H: step 79"
-    assert high.verdict == "agrees" and high.quantity.startswith("bn at lr 10: diverged within 100 steps (step 1)")
+    identity = {"variant": pl.lit("bn"), "depth": pl.lit(110), "seed": pl.lit(0)}
+    search = trainability.to_frame([late, early]).with_columns(**identity)
+    low, high = analysis.stability_claims(search, SECTION["table3"]["stability"], SECTION)
+    assert not low.agrees and low.verdict == "undecided" and low.unsettled == "the divergence moves with H"
+    assert high.verdict == "agrees"
+    assert high.quantity == "bn at lr 10: diverged within 100 steps (first diverging step, seed by seed: 1; ResNet-110)"
     unfinished = trainability.to_frame([trainability.Trial(3.0, 50, None, None, {50: 0.1}), early])
     with pytest.raises(ValueError, match="did not run 100 steps"):
-        analysis.stability_claims(unfinished.with_columns(variant=pl.lit("bn"), depth=pl.lit(110)),
-                                  SECTION["table3"]["stability"], [50, 100])  # fmt: skip
+        analysis.stability_claims(unfinished.with_columns(**identity), SECTION["table3"]["stability"], SECTION)
+
+
+SEEDS = {**SECTION, "seeds": [0, 1, 2]}
+
+
+def _seeds(per_seed: list[dict], app_j=((None, 1),) * 3) -> pl.DataFrame:
+    """The searches of three seeds: per seed, the answer of each search at both horizons."""
+    return pl.concat(
+        _searches({k: {50: v, 100: v} for k, v in found.items()}, seed, j)
+        for seed, (found, j) in enumerate(zip(per_seed, app_j, strict=True))
+    )
+
+
+def test_over_seeds_a_row_is_the_median_and_a_claim_within_two_spreads_is_undecided():
+    """The claims read the median over seeds of each seed's value, with its spread; the tables show every seed."""
+    paper = {("bn", 110): 0.1, ("mu_s", 110): 0.1, ("s", 110): 0.01, ("mu", 110): 3e-3, ("none", 110): 1e-4}
+    frame = _seeds([paper, {**paper, ("bn", 110): 0.03}, {**paper, ("bn", 110): 0.01, ("none", 110): None}])
+    table = analysis.answers(frame, analysis.table_rows("table2", SEEDS, VARIANTS), SEEDS, CEILING)
+    rows = analysis.Rows(table, "table2")
+    assert rows["bn"]["trainable_lr"] == 0.03 and rows.seed_rates("bn") == [0.1, 0.03, 0.01]
+    assert rows["none"]["trainable_lr"] == 1e-4 and not rows["bn"]["moves"]  # None counts below every rate
+    checks = {c.quantity.split(":")[0]: c for c in analysis.table2_claims(rows, RULES2, GRID)}
+    bn = checks["bn"]  # steps 0, -1, -2 from the paper's 0.1: median -1 (agrees), one spread 0.82 from -1
+    assert bn.value == -1 and bn.spread == pytest.approx(math.sqrt(2 / 3)) and bn.verdict == "undecided"
+    assert "median of 3 seeds" in bn.quantity
+    none = checks["none"]  # 0, 0, -2 (no rate: one step below the grid): median 0, 1 step from the limit
+    assert none.value == 0 and none.verdict == "undecided"
+    s = checks["s"]  # the same in every seed: spread 0 decides, even with several seeds
+    assert s.value == 0 and s.spread == 0 and s.verdict == "agrees"
+    text = analysis.markdown("table2", table, rows, {**SEEDS, "test_images": 2000}, CEILING, "t")
+    assert "| bn | 110 | 0.1 / 0.03 / 0.01 -> **0.03** | 0.1 / 0.03 / 0.01 -> **0.03** | 0.1 |" in text
+    assert (
+        "| none | 110 | 0.0001 / 0.0001 / none -> **0.0001** |" in text and "seeds 0, 1, 2, then their median" in text
+    )
+    far = _seeds([paper, {**paper, ("s", 110): 3e-3}, {**paper, ("s", 110): 0.03}])
+    rows = analysis.Rows(analysis.answers(far, analysis.table_rows("table2", SEEDS, VARIANTS), SEEDS, CEILING), "t")
+    both = next(c for c in analysis.table2_claims(rows, RULES2, GRID) if c.claim.startswith("both"))
+    # mu_s over the best alone, per seed: 1, 1.52, 0.52 decades; median 1 lies 2.4 spreads above 0
+    assert both.value == pytest.approx(1.0) and both.verdict == "agrees"
+
+
+def test_app_j_over_seeds_is_undecided_when_the_seeds_disagree():
+    answers = {("bn", 32): 0.1, ("bn", 56): 0.01, ("warm_start", 110): 0.01, ("alternating", 110): 0.01}
+    answers |= {("bn", 110): 0.1, ("none", 110): 1e-4}
+    frame = _seeds([answers] * 3, app_j=[(None, 1), (2, 1), (None, None)])
+    low, high = analysis.stability_claims(frame, SEEDS["table3"]["stability"], SEEDS)
+    assert low.value == 0 and low.verdict == "undecided" and low.unsettled == "the seeds disagree: 1 of 3 diverged"
+    assert high.value == 1 and high.verdict == "undecided" and "seed by seed: 1, 1, -" in high.quantity
+    agreeing = _seeds([answers] * 3)
+    assert [c.verdict for c in analysis.stability_claims(agreeing, SEEDS["table3"]["stability"], SEEDS)] == [
+        "agrees"
+    ] * 2
 
 
 def test_the_job_searches_a_warm_started_and_an_alternating_network(fake_cifar, params, tmp_path):

@@ -122,7 +122,7 @@ def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
     (each seed's, then their median)."""
     steps = sorted(frame["steps"].unique())
     seeds = sorted(frame["seed"].unique())
-    middle = stability.medians(frame, grid)
+    middle = stability.medians(frame)
     lines = [
         "# Normalizers beyond BN: activation growth, output spread and the largest stable rate",
         "",

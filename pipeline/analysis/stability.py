@@ -58,18 +58,28 @@ def floor_of(grid: list[float]) -> float:
     return grid[0] / math.sqrt(grid[1] / grid[0])
 
 
-def medians(frame: pl.DataFrame, grid: list[float]) -> pl.DataFrame:
-    """Per (variant, depth, K): the median over seeds of the largest stable rate (a grid rate: the lower of the two
-    middle values for an even number of seeds; a net below the grid counts as below every rate, and a median below
-    the grid is null) and the number of seeds."""
-    floor = floor_of(grid)
-    rate = pl.col("largest_stable_lr").fill_null(floor)
-    found = frame.group_by("variant", "depth", "steps", maintain_order=True).agg(
-        median=rate.sort().quantile(0.5, interpolation="lower"), seeds=pl.len()
-    )
-    return found.with_columns(median_lr=pl.when(pl.col("median") > floor).then(pl.col("median")).otherwise(None)).drop(
-        "median"
-    )
+def median_rate(rates: list[float | None]) -> float | None:
+    """The median over seeds of a largest rate: a rate some seed found (the lower of the two middle values for an
+    even number of seeds), where None (no rate of the grid) counts as below every rate, so a median below the grid
+    is None."""
+    ordered = sorted(rates, key=lambda lr: -math.inf if lr is None else lr)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def medians(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per (variant, depth, K): the median over seeds of the largest stable rate (:func:`median_rate`) and the
+    number of seeds."""
+    rows = [
+        {
+            "variant": v,
+            "depth": d,
+            "steps": k,
+            "seeds": group.height,
+            "median_lr": median_rate(group["largest_stable_lr"].to_list()),
+        }
+        for (v, d, k), group in frame.group_by("variant", "depth", "steps", maintain_order=True)
+    ]
+    return pl.DataFrame(rows, schema_overrides={"median_lr": pl.Float64, "seeds": pl.UInt32})
 
 
 def variance_growth(moments: pl.DataFrame) -> pl.DataFrame:
@@ -237,7 +247,7 @@ def markdown(frame: pl.DataFrame, grid: list[float], profile: str) -> str:
     the variance growth."""
     steps = sorted(frame["steps"].unique())
     seeds = sorted(frame["seed"].unique())
-    middle = medians(frame, grid)
+    middle = medians(frame)
     lines = [
         "# Largest stable learning rate vs depth",
         "",

@@ -30,7 +30,7 @@ def chart(
     at_k = stability_plot.with_bounds(table.filter(pl.col("steps") == k), grid)
     probed = at_k.unique(["variant", "depth"]).sort("variant", "depth")
     middle = (
-        stability_analysis.medians(at_k, grid)
+        stability_analysis.medians(at_k)
         .join(probed.select("variant", "depth", "variance_decades"), on=["variant", "depth"])
         .with_columns(rate=pl.col("median_lr").fill_null(floor))
     )

@@ -58,7 +58,7 @@ def chart(table: pl.DataFrame, search: dict, probes: dict, claims: pl.DataFrame,
     floor = analysis.floor_of(grid)
     k_label = pl.format("K = {} steps", pl.col("steps"))
     data = with_bounds(table, grid).with_columns(K=k_label)
-    middle = analysis.medians(table, grid).with_columns(rate=pl.col("median_lr").fill_null(floor), K=k_label)
+    middle = analysis.medians(table).with_columns(rate=pl.col("median_lr").fill_null(floor), K=k_label)
     depths = sorted(data["depth"].unique())
     ks = [f"K = {k} steps" for k in sorted(data["steps"].unique(), reverse=True)]
     widths = [3.2 - 2.0 * i / max(1, len(ks) - 1) for i in range(len(ks))]
