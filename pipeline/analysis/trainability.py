@@ -268,18 +268,17 @@ def stability_claims(frame: pl.DataFrame, extra: dict, section: dict) -> list[Ch
     longest H (the median over the seeds); undecided when the divergence differs between the horizons or between
     the seeds."""
     horizons, seeds = section["horizons"], section["seeds"]
+    searches = {seed: {t.lr: t for t in trials_of(frame, extra["variant"], extra["depth"], seed)} for seed in seeds}
     checks = []
     for lr, should in zip(sorted(extra["lrs"]), (False, True), strict=True):
         diverged, steps, moves = [], [], False
-        for seed in seeds:
-            trials = {t.lr: t for t in trials_of(frame, extra["variant"], extra["depth"], seed)}
+        for seed, trials in searches.items():
+            search = f"the search of {extra['variant']} at depth {extra['depth']}, seed {seed},"
             if lr not in trials:
-                raise ValueError(
-                    f"the search of {extra['variant']} at depth {extra['depth']}, seed {seed}, did not try {lr:g}"
-                )
+                raise ValueError(f"{search} did not try {lr:g}")
             by_h = {h: trials[lr].diverged(h) for h in sorted(horizons)}
             if None in by_h.values():
-                raise ValueError(f"the trial of {extra['variant']} at {lr:g} did not run {max(horizons)} steps")
+                raise ValueError(f"{search} did not run {max(horizons)} steps at {lr:g}")
             diverged.append(by_h[max(horizons)])
             steps.append(trials[lr].diverged_step)
             moves = moves or len(set(by_h.values())) > 1
