@@ -162,7 +162,7 @@ def step_correctness(args, sizes, compiled: bool) -> list[dict]:
 def step_speed_train(args, sizes) -> list[dict]:
     import train_speed
 
-    cli = argparse.Namespace(depth=sizes.depth, images=sizes.speed_images, device=args.device)
+    cli = argparse.Namespace(depth=sizes.depth, images=sizes.speed_images, device=args.device, compile="none")
     measured, _ = train_speed.measure(cli)
     rows = []
     for r in measured:

@@ -1,14 +1,17 @@
 """Benchmark: the project's training step against a plain baseline, same device, same model (issue 7's table).
 
     uv run --locked snakemake --cores all prepared_data --config cifar10_root=...   # once: the prepared data
-    uv run --locked python benchmarks/train_speed.py [--depth 110] [--images 2560] [--device auto]
+    uv run --locked python benchmarks/train_speed.py [--depth 110] [--images 2560] [--device auto] [--compile MODE]
 
 (a) plain: what most public CIFAR code does: a CPU DataLoader that augments one image at a time with torchvision
     transforms (pad-4 random crop, flip, scale, normalize), batches moved to the device, eager fp32, SGD with a
     per-parameter loop (foreach=False).
 (b) project: :func:`pipeline.train.engine.train_epoch` with params.yaml's ``train.speed`` and ``train.precision``:
     uint8 data on the device, augmented there in batch, NHWC, foreach SGD, no host sync inside the epoch.
-Both train one epoch of ``--images`` images from the same initial weights at the paper's recipe, timed around the
+(c) with ``--compile MODE`` (default, reduce-overhead, ...): the project's path with ``torch.compile`` in that mode.
+    Its first epoch compiles the network; it is timed on its own (``first_epoch_s``), and the step time is that of
+    a second epoch. (a) and (b) have ``first_epoch_s`` empty: their one timed epoch is their step time.
+Each trains one epoch of ``--images`` images from the same initial weights at the paper's recipe, timed around the
 training steps. Prints seconds per step, images per second, the time of 391 such steps (an epoch of 50,000
 images) and peak memory, and writes the table to results/benchmarks/train_speed.parquet; (a)/(b) is the headline.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -101,6 +105,12 @@ def parser(doc: str, images: int) -> argparse.ArgumentParser:
     return parsed
 
 
+def with_compile(parsed: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """train_speed's own option: --compile MODE adds path (c), the project's path under torch.compile."""
+    parsed.add_argument("--compile", default="none", help="torch.compile mode for path (c); none: no path (c)")
+    return parsed
+
+
 def setup(args: argparse.Namespace) -> tuple[dict, torch.device, Recipe, Speed, batches.Cifar10, DeviceData]:
     """What every training benchmark starts from: the paper's params, the device, the recipe, params.yaml's
     speed settings, the prepared data set and its first ``args.images`` training images on the device."""
@@ -135,8 +145,37 @@ def measure(args: argparse.Namespace) -> tuple[list[dict], dict]:
                     device,
                 )
                 steps = data.batches_per_epoch(recipe.batch_size)
-            rows.append({"variant": variant, "path": path, "seconds_per_step": seconds / steps, "peak_mb": peak})
+            rows.append(
+                {
+                    "variant": variant,
+                    "path": path,
+                    "seconds_per_step": seconds / steps,
+                    "peak_mb": peak,
+                    "first_epoch_s": None,
+                }
+            )
+        if args.compile != "none":
+            rows.append(compiled_row(variant, lr, p, args, recipe, replace(speed, compile=args.compile), data, device))
     return rows, {"device": str(device), "speed": str(speed), "batch_size": recipe.batch_size}
+
+
+def compiled_row(variant, lr, p, args, recipe: Recipe, speed: Speed, data: DeviceData, device) -> dict:
+    """Path (c): a first epoch that compiles the network (timed apart), then the step time of a second epoch."""
+    model = checkpoints.initial_model(variant, p, args.depth, 0, device)
+    forward = speed.prepare(model)
+    optimizer = make_optimizer(model, recipe, lr, speed.sgd_kernels())
+    epochs = [
+        timed(lambda epoch=epoch: train_epoch(model, optimizer, data, recipe, 0, epoch, lr, speed, forward), device)
+        for epoch in (0, 1)
+    ]
+    steps = data.batches_per_epoch(recipe.batch_size)
+    return {
+        "variant": variant,
+        "path": f"compile {speed.compile}",
+        "seconds_per_step": epochs[1][0] / steps,
+        "peak_mb": epochs[1][1],
+        "first_epoch_s": epochs[0][0],
+    }
 
 
 def main() -> None:
@@ -145,7 +184,7 @@ def main() -> None:
 
     from pipeline import parquet, provenance
 
-    args = parser(__doc__, 2560).parse_args()
+    args = with_compile(parser(__doc__, 2560)).parse_args()
     rows, setting = measure(args)
     table = pl.DataFrame(rows).with_columns(
         images_per_second=setting["batch_size"] / pl.col("seconds_per_step"),
@@ -158,19 +197,19 @@ def main() -> None:
         f"ResNet-{args.depth}, batch {setting['batch_size']}, {args.images} images, device {setting['device']}, "
         f"{torch.get_num_threads()} threads; project path: {setting['speed']}"
     )
-    print(f"  {'variant':<8} {'path':<8} {'s/step':>8} {'images/s':>9} {'391 steps (s)':>14} {'peak MB':>8}")
+    print(f"  {'variant':<8} {'path':<16} {'s/step':>8} {'images/s':>9} {'391 steps (s)':>14} {'peak MB':>8}")
     for r in table.iter_rows(named=True):
         print(
-            f"  {r['variant']:<8} {r['path']:<8} {r['seconds_per_step']:8.3f} {r['images_per_second']:9.0f} "
+            f"  {r['variant']:<8} {r['path']:<16} {r['seconds_per_step']:8.3f} {r['images_per_second']:9.0f} "
             f"{r['epoch_seconds']:14.1f} {r['peak_mb']:8.0f}"
+            + ("" if r["first_epoch_s"] is None else f"  (first epoch, compiling: {r['first_epoch_s']:.1f} s)")
         )
     for variant in ("bn", "none"):
         part = table.filter(pl.col("variant") == variant)
-        ratio = (
-            part.filter(pl.col("path") == "plain")["seconds_per_step"][0]
-            / part.filter(pl.col("path") == "project")["seconds_per_step"][0]
-        )
-        print(f"  {variant}: plain / project = {ratio:.2f}x")
+        step = dict(zip(part["path"], part["seconds_per_step"], strict=True))
+        print(f"  {variant}: plain / project = {step['plain'] / step['project']:.2f}x", end="")
+        compiled = f"compile {args.compile}"
+        print(f", project / {compiled} = {step['project'] / step[compiled]:.2f}x" if compiled in step else "")
     parquet.write(table, OUT, provenance.record("benchmark", {**vars(args), "device": setting["device"]}))
     print(f"written: {OUT.relative_to(REPO)}")
 
