@@ -8,12 +8,12 @@
     per-parameter loop (foreach=False).
 (b) project: :func:`pipeline.train.engine.train_epoch` with params.yaml's ``train.speed`` and ``train.precision``:
     uint8 data on the device, augmented there in batch, NHWC, foreach SGD, no host sync inside the epoch.
-(c) with ``--compile MODE`` (default, reduce-overhead, ...): the project's path with ``torch.compile`` in that mode.
-    Its first epoch compiles the network; it is timed on its own (``first_epoch_s``), and the step time is that of
-    a second epoch. (a) and (b) have ``first_epoch_s`` empty: their one timed epoch is their step time.
-Each trains one epoch of ``--images`` images from the same initial weights at the paper's recipe, timed around the
-training steps. Prints seconds per step, images per second, the time of 391 such steps (an epoch of 50,000
-images) and peak memory, and writes the table to results/benchmarks/train_speed.parquet; (a)/(b) is the headline.
+(c) with ``--compile MODE`` (modes ``default``, ``reduce-overhead``, ...): the project's path under ``torch.compile``.
+Each trains two epochs of ``--images`` images from the same initial weights at the paper's recipe, timed around the
+training steps: the first is a warm-up whose time is reported apart (it holds start-up costs, and (c)'s
+compilation), the step time is the second's, so every path is compared warm. Prints seconds per step, images per
+second, the time of 391 such steps (an epoch of 50,000 images) and peak memory, and writes the table to
+results/benchmarks/train_speed.parquet; (a)/(b) is the headline.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -107,7 +108,12 @@ def parser(doc: str, images: int) -> argparse.ArgumentParser:
 
 def with_compile(parsed: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """train_speed's own option: --compile MODE adds path (c), the project's path under torch.compile."""
-    parsed.add_argument("--compile", default="none", help="torch.compile mode for path (c); none: no path (c)")
+    parsed.add_argument(
+        "--compile",
+        default="none",
+        choices=("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
+        help="torch.compile mode of path (c); none: no path (c)",
+    )
     return parsed
 
 
@@ -123,59 +129,56 @@ def setup(args: argparse.Namespace) -> tuple[dict, torch.device, Recipe, Speed, 
 
 
 def measure(args: argparse.Namespace) -> tuple[list[dict], dict]:
-    """Time one epoch of ``args.images`` images per variant and path: (rows of variant, path, seconds_per_step,
-    peak_mb; the setting). Needs torch and numpy only (benchmarks/gpu_check.py runs it where polars is absent)."""
+    """Time two epochs of ``args.images`` images per variant and path: (rows of variant, path, first_epoch_s,
+    seconds_per_step, peak_mb; the setting). The first epoch is a warm-up timed apart (start-up costs, and the
+    compilation of path (c)); ``seconds_per_step`` is the second's, so every path is compared warm. Needs torch and
+    numpy only (benchmarks/gpu_check.py runs it where polars is absent)."""
     p, device, recipe, speed, cifar, data = setup(args)
+    paths = {"plain": None, "project": speed}
+    if args.compile != "none":
+        paths[f"compile {args.compile}"] = replace(speed, compile=args.compile)
     rows = []
     for variant in ("bn", "none"):
         lr = p["variants"][variant]["lr"]
-        for path in ("plain", "project"):
+        for path, settings in paths.items():
             model = checkpoints.initial_model(variant, p, args.depth, 0, device)
-            if path == "plain":
-                seconds, peak, steps = timed(
-                    lambda m=model, rate=lr: plain_epoch(m, cifar, args.images, recipe, rate, device), device
-                )
-            else:
-                forward = speed.prepare(model)
-                optimizer = make_optimizer(model, recipe, lr, speed.sgd_kernels())
-                seconds, peak, _ = timed(
-                    lambda m=model, o=optimizer, f=forward, rate=lr: train_epoch(
-                        m, o, data, recipe, 0, 0, rate, speed, f
-                    ),
-                    device,
-                )
-                steps = data.batches_per_epoch(recipe.batch_size)
+            epoch = epoch_of(model, settings, cifar, data, recipe, lr, args.images, device)
+            first, _, _ = timed(lambda e=epoch: e(0), device)
+            seconds, peak, steps = timed(lambda e=epoch: e(1), device)
             rows.append(
                 {
                     "variant": variant,
                     "path": path,
+                    "first_epoch_s": first,
                     "seconds_per_step": seconds / steps,
                     "peak_mb": peak,
-                    "first_epoch_s": None,
                 }
             )
-        if args.compile != "none":
-            rows.append(compiled_row(variant, lr, p, args, recipe, replace(speed, compile=args.compile), data, device))
     return rows, {"device": str(device), "speed": str(speed), "batch_size": recipe.batch_size}
 
 
-def compiled_row(variant, lr, p, args, recipe: Recipe, speed: Speed, data: DeviceData, device) -> dict:
-    """Path (c): a first epoch that compiles the network (timed apart), then the step time of a second epoch."""
-    model = checkpoints.initial_model(variant, p, args.depth, 0, device)
+def epoch_of(
+    model: torch.nn.Module,
+    speed: Speed | None,
+    cifar: batches.Cifar10,
+    data: DeviceData,
+    recipe: Recipe,
+    lr: float,
+    images: int,
+    device: torch.device,
+) -> Callable[[int], int]:
+    """The function that trains ``model`` one epoch (its 0-based index the argument) and returns its step count:
+    path (a) when ``speed`` is None, else the project's engine with those speed settings (paths (b) and (c))."""
+    if speed is None:
+        return lambda _: plain_epoch(model, cifar, images, recipe, lr, device)
     forward = speed.prepare(model)
     optimizer = make_optimizer(model, recipe, lr, speed.sgd_kernels())
-    epochs = [
-        timed(lambda epoch=epoch: train_epoch(model, optimizer, data, recipe, 0, epoch, lr, speed, forward), device)
-        for epoch in (0, 1)
-    ]
-    steps = data.batches_per_epoch(recipe.batch_size)
-    return {
-        "variant": variant,
-        "path": f"compile {speed.compile}",
-        "seconds_per_step": epochs[1][0] / steps,
-        "peak_mb": epochs[1][1],
-        "first_epoch_s": epochs[0][0],
-    }
+
+    def engine_epoch(index: int) -> int:
+        train_epoch(model, optimizer, data, recipe, 0, index, lr, speed, forward)
+        return data.batches_per_epoch(recipe.batch_size)
+
+    return engine_epoch
 
 
 def main() -> None:
@@ -186,7 +189,7 @@ def main() -> None:
 
     args = with_compile(parser(__doc__, 2560)).parse_args()
     rows, setting = measure(args)
-    table = pl.DataFrame(rows).with_columns(
+    table = pl.DataFrame(rows, schema_overrides={"first_epoch_s": pl.Float64}).with_columns(
         images_per_second=setting["batch_size"] / pl.col("seconds_per_step"),
         epoch_seconds=pl.col("seconds_per_step") * 391,
         device=pl.lit(setting["device"]),
@@ -197,12 +200,11 @@ def main() -> None:
         f"ResNet-{args.depth}, batch {setting['batch_size']}, {args.images} images, device {setting['device']}, "
         f"{torch.get_num_threads()} threads; project path: {setting['speed']}"
     )
-    print(f"  {'variant':<8} {'path':<16} {'s/step':>8} {'images/s':>9} {'391 steps (s)':>14} {'peak MB':>8}")
+    print(f"  {'variant':<8} {'path':<24} {'s/step':>8} {'images/s':>9} {'391 steps (s)':>14} {'peak MB':>8}")
     for r in table.iter_rows(named=True):
         print(
-            f"  {r['variant']:<8} {r['path']:<16} {r['seconds_per_step']:8.3f} {r['images_per_second']:9.0f} "
-            f"{r['epoch_seconds']:14.1f} {r['peak_mb']:8.0f}"
-            + ("" if r["first_epoch_s"] is None else f"  (first epoch, compiling: {r['first_epoch_s']:.1f} s)")
+            f"  {r['variant']:<8} {r['path']:<24} {r['seconds_per_step']:8.3f} {r['images_per_second']:9.0f} "
+            f"{r['epoch_seconds']:14.1f} {r['peak_mb']:8.0f}" + f"  (first epoch {r['first_epoch_s']:.1f} s)"
         )
     for variant in ("bn", "none"):
         part = table.filter(pl.col("variant") == variant)
