@@ -18,10 +18,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _module_file(name: str) -> Path | None:
+def _module_file(name: str, repo: Path) -> Path | None:
     """The file of a ``pipeline`` module (``pipeline.analysis.gradients``), or None for a package or a name that is
     not a module (an attribute: ``from pipeline.claims import Check``)."""
-    path = REPO.joinpath(*name.split("."))
+    path = repo.joinpath(*name.split("."))
     return path.with_suffix(".py") if path.with_suffix(".py").is_file() else None
 
 
@@ -38,23 +38,23 @@ def _imported(path: Path) -> set[str]:
 
 
 @cache
-def _closure(path: Path) -> frozenset[Path]:
-    """Every pipeline module file ``path`` imports, directly or through other pipeline modules."""
+def _closure(path: Path, repo: Path) -> frozenset[Path]:
+    """Every pipeline module file ``path`` imports, directly or through other pipeline modules of ``repo``."""
     found: set[Path] = set()
     pending = [path]
     while pending:
         for name in _imported(pending.pop()):
-            module = _module_file(name)
+            module = _module_file(name, repo)
             if module is not None and module not in found:
                 found.add(module)
                 pending.append(module)
     return frozenset(found)
 
 
-def files(*scripts: str) -> list[str]:
-    """The pipeline module files (repository-relative, sorted) that the given adapter scripts
+def files(*scripts: str, repo: Path = REPO) -> list[str]:
+    """The pipeline module files (relative to ``repo``, sorted) that the given adapter scripts
     (``rules/scripts/train_run.py``) run."""
     found: set[Path] = set()
     for script in scripts:
-        found |= _closure(REPO / script)
-    return sorted(str(p.relative_to(REPO)) for p in found)
+        found |= _closure(repo / script, repo)
+    return sorted(str(p.relative_to(repo)) for p in found)

@@ -77,26 +77,51 @@ def test_the_committed_metrics_name_the_commit_they_were_built_by():
 
 
 def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
+    """Code a computing job imports counts, and params.yaml's values; comments, modules no such job imports and the
+    gatherers do not."""
+
     def git(*args):
         return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
 
+    def write(files):
+        for name, text in files.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text)
+
     git("init", "-q")
-    (tmp_path / "pipeline").mkdir()
-    (tmp_path / "pipeline/a.py").write_text("x = 1\n")
-    (tmp_path / "notes.md").write_text("n\n")
+    write({
+        "rules/scripts/probe.py": "from pipeline import a\n",  # a computing job
+        "rules/scripts/claims.py": "from pipeline import gathered\n",  # a gatherer
+        "pipeline/a.py": "x = 1\n",
+        "pipeline/gathered.py": "x = 1\n",
+        "pipeline/unused.py": "x = 1\n",  # e.g. imported by benchmarks only
+        "params.yaml": "lr: 0.1  # a comment\n",
+        "notes.md": "n\n",
+    })  # fmt: skip
     git("add", ".")
     git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one")
     commit = git("rev-parse", "--short=12", "HEAD")
     assert findings.changed_since(commit, tmp_path) == []
-    (tmp_path / "pipeline/a.py").write_text("x = 2\n")
-    (tmp_path / "notes.md").write_text("not code\n")
-    assert findings.changed_since(commit + "-dirty", tmp_path) == ["pipeline/a.py"]
+    write({
+        "pipeline/gathered.py": "x = 2\n",
+        "pipeline/unused.py": "x = 2\n",
+        "rules/scripts/claims.py": "from pipeline import gathered  # edited\n",
+        "params.yaml": "lr: 0.1  # another comment\n\n",
+        "notes.md": "not code\n",
+    })  # fmt: skip
+    assert findings.changed_since(commit, tmp_path) == []
+    write({"pipeline/a.py": "x = 2\n", "params.yaml": "lr: 0.01\n"})
+    assert findings.changed_since(commit + "-dirty", tmp_path) == ["pipeline/a.py", "params.yaml"]
+    (tmp_path / "pipeline/a.py").write_text("x = 1\n")
+    write({"rules/scripts/new_job.py": "from pipeline import unused\n"})  # a new job runs it: it counts
+    git("add", "rules/scripts/new_job.py")
+    assert findings.changed_since(commit, tmp_path) == ["pipeline/unused.py", "rules/scripts/new_job.py", "params.yaml"]
     with pytest.raises(ValueError, match="'0123abcd' is not in this repository"):
         findings.changed_since("0123abcd", tmp_path)
-    many = [f"pipeline/m{i}.py" for i in range(7)]  # a long list is cut, with the command that prints it whole
+    many = [f"pipeline/m{i}.py" for i in range(7)]  # a long list is cut, with the command that shows the rest
     assert findings.shown(many, "abc-dirty") == (
         "pipeline/m0.py, pipeline/m1.py, pipeline/m2.py, pipeline/m3.py, pipeline/m4.py and 2 more "
-        "(`git diff --stat abc -- pipeline rules Snakefile params.yaml`)"
+        "(`git diff --stat abc -- pipeline/m5.py pipeline/m6.py`)"
     )
     assert findings.shown(many[:2], "abc") == "pipeline/m0.py, pipeline/m1.py"
 
