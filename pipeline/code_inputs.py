@@ -12,6 +12,7 @@ Package ``__init__.py`` files are not listed: they hold only docstrings (a test 
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
@@ -25,10 +26,26 @@ def _module_file(name: str, repo: Path) -> Path | None:
     return path.with_suffix(".py") if path.with_suffix(".py").is_file() else None
 
 
+def _import_statements(text: str) -> str:
+    """The ``pipeline`` import statements of a Snakemake file (not Python as a whole), each with its continuation
+    lines when parenthesized, as Python source."""
+    kept, inside = [], False  # inside: within a parenthesized name list
+    for line in text.splitlines():
+        if inside:
+            kept.append(line)
+            inside = ")" not in line
+        elif re.match(r"(from|import) pipeline\b", line):
+            kept.append(line)
+            inside = "(" in line and ")" not in line
+    return "\n".join(kept)
+
+
 def _imported(path: Path) -> set[str]:
-    """The ``pipeline`` module names one file imports (absolute imports; the project uses no relative ones)."""
+    """The ``pipeline`` module names one file imports (absolute imports; the project uses no relative ones); of a
+    Snakemake file (the Snakefile, ``*.smk``), its top-level ``pipeline`` imports."""
+    text = path.read_text() if path.suffix == ".py" else _import_statements(path.read_text())
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(text, str(path))):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names if alias.name.split(".")[0] == "pipeline"}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "pipeline":
@@ -53,7 +70,7 @@ def _closure(path: Path, repo: Path) -> frozenset[Path]:
 
 def files(*scripts: str, repo: Path = REPO) -> list[str]:
     """The pipeline module files (relative to ``repo``, sorted) that the given adapter scripts
-    (``rules/scripts/train_run.py``) run."""
+    (``rules/scripts/train_run.py``) run, or that Snakemake files (``rules/common.smk``) import."""
     found: set[Path] = set()
     for script in scripts:
         found |= _closure(repo / script, repo)

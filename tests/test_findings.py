@@ -77,8 +77,8 @@ def test_the_committed_metrics_name_the_commit_they_were_built_by():
 
 
 def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
-    """Code a computing job imports counts, and params.yaml's values; comments, modules no such job imports and the
-    gatherers do not."""
+    """Code that the workflow or a computing job imports counts, and params.yaml's values with their types; comments,
+    modules that only name files or that no such job imports, and the gatherers do not."""
 
     def git(*args):
         return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
@@ -90,6 +90,10 @@ def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
 
     git("init", "-q")
     write({
+        "Snakefile": "include: 'rules/common.smk'\n",
+        "rules/common.smk": "from pipeline import (\n    config,\n    layout,\n)\n\nP = config.x\n",  # read at parse
+        "pipeline/config.py": "x = 1\n",
+        "pipeline/layout.py": "DATA = 'results/data'\n",  # names files only
         "rules/scripts/probe.py": "from pipeline import a\n",  # a computing job
         "rules/scripts/claims.py": "from pipeline import gathered\n",  # a gatherer
         "pipeline/a.py": "x = 1\n",
@@ -103,6 +107,7 @@ def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
     commit = git("rev-parse", "--short=12", "HEAD")
     assert findings.changed_since(commit, tmp_path) == []
     write({
+        "pipeline/layout.py": "DATA = 'results/prepared'\n",
         "pipeline/gathered.py": "x = 2\n",
         "pipeline/unused.py": "x = 2\n",
         "rules/scripts/claims.py": "from pipeline import gathered  # edited\n",
@@ -110,8 +115,10 @@ def test_changed_since_names_the_code_inputs_edited_after_the_commit(tmp_path):
         "notes.md": "not code\n",
     })  # fmt: skip
     assert findings.changed_since(commit, tmp_path) == []
-    write({"pipeline/a.py": "x = 2\n", "params.yaml": "lr: 0.01\n"})
-    assert findings.changed_since(commit + "-dirty", tmp_path) == ["pipeline/a.py", "params.yaml"]
+    write({"pipeline/a.py": "x = 2\n", "pipeline/config.py": "x = 2\n", "params.yaml": "lr: 1.0e-1\n"})
+    assert findings.changed_since(commit + "-dirty", tmp_path) == ["pipeline/a.py", "pipeline/config.py"]
+    write({"pipeline/config.py": "x = 1\n", "params.yaml": "lr: 1\n"})  # a type is a value: 1 is not 0.1 nor 1.0
+    assert findings.changed_since(commit, tmp_path) == ["pipeline/a.py", "params.yaml"]
     (tmp_path / "pipeline/a.py").write_text("x = 1\n")
     write({"rules/scripts/new_job.py": "from pipeline import unused\n"})  # a new job runs it: it counts
     git("add", "rules/scripts/new_job.py")
