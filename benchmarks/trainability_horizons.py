@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from pipeline import config
+from pipeline import config, layout
 from pipeline.analysis import trainability
 from pipeline.artifacts import ArtifactError
 
@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         if unmeasured := sorted(set(horizons) - set(built["horizons"])):
             parser.error(f"H = {unmeasured}: the searches measured H = {built['horizons']} only")
         for seeds in args.seeds:
-            files = sorted(
-                str(REPO / f"results/{args.profile}/trainability/{variant}-d{depth}-s{seed}.parquet")
-                for variant, depth in trainability.searches(built, params["variants"])
+            files = [
+                str(REPO / layout.TRAINABILITY_SEARCH.format(profile=args.profile, variant=v, depth=d, seed=seed))
+                for v, d in trainability.searches(built, params["variants"])
                 for seed in seeds
-            )
+            ]
             settings = config.deep_merge(params, {"trainability": {"horizons": horizons, "seeds": seeds}})
             decision = trainability.decide(SimpleNamespace(searches=files), settings, ["table2", "table3"])
             checks = [check for per_target in decision.checks.values() for check in per_target]
